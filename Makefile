@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make run` (the main job) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= auto
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint lab notebooks venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+## Execute every notebook headless and write reports/latest/report.{md,html} and claims.json.
+run: $(STAMP)
+	$(PY) -m helpers run --profile $(PROFILE)
+
+## Lint, unit tests, every notebook under papermill (smoke profile), nbval over the committed notebooks.
+test: $(STAMP) lint
+	FSL_PROFILE=smoke $(PY) -m pytest tests notebooks --nbval-lax --timeout 900
+
+lint: $(STAMP)
+	$(PY) -m ruff check helpers tests notebooks
+	$(PY) -m ruff format --check helpers tests notebooks
+
+## JupyterLab on this collection.
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+## Re-execute the committed notebooks in place (cpu profile) to refresh their stored outputs.
+notebooks: $(STAMP)
+	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache

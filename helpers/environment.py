@@ -1,0 +1,196 @@
+"""What this machine is: CPU, RAM, GPU, library versions, RAPIDS availability and the hosting platform."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+KEY_LIBRARIES = (
+    "numpy", "pandas", "scikit-learn", "torch", "transformers", "tokenizers", "torch-pruning", "torchao",
+    "onnxruntime", "hyperopt", "optuna", "mlflow", "pyspark", "dask", "papermill", "jupyterlab",
+    "cudf-cu12", "cudf-cu13", "cuml-cu12", "cuml-cu13", "cupy-cuda12x", "cupy-cuda13x",
+)  # fmt: skip
+
+
+def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
+    """Installed version of each distribution, None when it is not installed."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the OS reports it."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+@cache
+def cuda_available() -> bool:
+    """True when PyTorch sees at least one usable CUDA GPU."""
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.device_count() > 0)
+
+
+def _nvidia_driver() -> str | None:
+    if shutil.which("nvidia-smi") is None:
+        return None
+    query = ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]
+    try:
+        return subprocess.run(query, capture_output=True, text=True, timeout=20, check=True).stdout.split()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None
+
+
+def gpu_info() -> list[dict[str, Any]]:
+    """Name, memory, compute capability, CUDA runtime and driver of each visible GPU."""
+    if not cuda_available():
+        return []
+    import torch
+
+    driver = _nvidia_driver()
+    gpus = []
+    for index in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(index)
+        gpus.append({
+            "name": props.name,
+            "memory_bytes": props.total_memory,
+            "capability": f"{props.major}.{props.minor}",
+            "cuda_runtime": torch.version.cuda,
+            "driver": driver,
+        })  # fmt: skip
+    return gpus
+
+
+@cache
+def rapids_status() -> dict[str, Any]:
+    """Whether cuDF and cuML import and run a tiny computation here, and if not, why."""
+    status: dict[str, Any] = {"available": False, "cudf": None, "cuml": None, "reason": ""}
+    if not cuda_available():
+        status["reason"] = "no CUDA GPU is visible to this process"
+        return status
+    for name in ("cudf", "cuml"):
+        try:
+            module = importlib.import_module(name)
+        except Exception as error:  # a broken CUDA install raises more than ImportError
+            status["reason"] = f"{name} is not importable ({type(error).__name__}: {error})"
+            return status
+        status[name] = getattr(module, "__version__", "unknown")
+    try:
+        import cudf
+
+        total = int(cudf.Series([1, 2, 3]).sum())
+    except Exception as error:
+        status["reason"] = f"cuDF imports but cannot run on this GPU ({type(error).__name__}: {error})"
+        return status
+    status["available"] = total == 6
+    status["reason"] = (
+        "cuDF and cuML work on this GPU" if status["available"] else "cuDF returned a wrong sum"
+    )
+    return status
+
+
+def hosting_platform() -> str:
+    """Where the notebook runs: colab, kaggle, binder, sagemaker or local."""
+    if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:
+        return "colab"
+    if "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
+        return "kaggle"
+    if "BINDER_LAUNCH_HOST" in os.environ or "BINDER_REQUEST" in os.environ:
+        return "binder"
+    if Path("/opt/ml/metadata/resource-metadata.json").exists() or "SM_CURRENT_HOST" in os.environ:
+        return "sagemaker"
+    return "local"
+
+
+def environment_report() -> dict[str, Any]:
+    """Everything a reader needs to judge a number measured here."""
+    import torch
+
+    gpus = gpu_info()
+    return {
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "platform": hosting_platform(),
+        "cpu": {
+            "model": cpu_model(),
+            "logical_cores": os.cpu_count(),
+            "physical_cores": psutil.cpu_count(logical=False),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "ram_bytes": psutil.virtual_memory().total,
+        "gpus": gpus,
+        "gpu": gpus[0]["name"] if gpus else None,
+        "rapids": rapids_status(),
+        "versions": library_versions(),
+    }
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """A short human summary of an environment report, one fact a line."""
+    cpu = report["cpu"]
+    lines = [
+        f"CPU: {cpu['model']} ({cpu['logical_cores']} logical cores, torch threads {cpu['torch_threads']})",
+        f"RAM: {report['ram_bytes'] / 2**30:.1f} GiB",
+    ]
+    if report["gpus"]:
+        for gpu in report["gpus"]:
+            lines.append(
+                f"GPU: {gpu['name']}, {gpu['memory_bytes'] / 2**30:.0f} GiB, compute {gpu['capability']}, "
+                f"CUDA {gpu['cuda_runtime']}, driver {gpu['driver'] or 'unknown'}"
+            )
+    else:
+        lines.append("GPU: none visible (CPU-only run)")
+    rapids = report["rapids"]
+    lines.append(f"RAPIDS: {'available' if rapids['available'] else 'not available'} ({rapids['reason']})")
+    lines.append(f"Python {report['python']} on {report['os']}, platform: {report['platform']}")
+    installed = ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v)
+    lines.append(f"Libraries: {installed}")
+    return lines
+
+
+def collection_plan(report: dict[str, Any]) -> list[dict[str, str]]:
+    """For each part of the collection, where it will run on this machine and why."""
+    gpu = report["gpu"]
+    rapids = report["rapids"]
+    torch_where = f"GPU ({gpu})" if gpu else "CPU only: no CUDA GPU visible"
+    rapids_where = f"GPU ({gpu}) with RAPIDS" if rapids["available"] else f"CPU half only: {rapids['reason']}"
+    return [
+        {"part": "01–02 RAPIDS dataframes and machine learning", "runs on": rapids_where},
+        {"part": "03 hyperparameter search (CPU vs GPU sweep)", "runs on": rapids_where},
+        {"part": "04–08 model compression (PyTorch)", "runs on": torch_where},
+        {"part": "09–10 ALBERT (PyTorch, transformers)", "runs on": torch_where},
+    ]
+
+
+def rapids_install_hint(report: dict[str, Any]) -> str:
+    """One sentence on how to get RAPIDS on this platform."""
+    if report["rapids"]["available"]:
+        return "RAPIDS is installed and working: nothing to do."
+    if not report["gpu"]:
+        return ("RAPIDS needs an NVIDIA GPU: open this collection on Colab or Kaggle with a GPU runtime, or on a "
+                "GPU workstation, then install the RAPIDS extra.")  # fmt: skip
+    cuda = (report["gpus"][0]["cuda_runtime"] or "12").split(".")[0]
+    extra = "rapids-cu13" if cuda == "13" else "rapids-cu12"
+    if report["platform"] in ("colab", "kaggle"):
+        return f"Run `pip install -e '.[{extra}]'` in the setup cell, then restart the runtime."
+    return f"Install the pip extra with `pip install -e '.[{extra}]'`, or create the conda env: `conda env create -f environment.yml`."

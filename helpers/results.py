@@ -1,0 +1,87 @@
+"""One results contract for every notebook: `record(key, value)` shows a value and, headless, saves it."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+OUT_DIR_ENV = "FSL_OUT_DIR"
+NOTEBOOK_ENV = "FSL_NOTEBOOK"
+CACHE_DIR_ENV = "FSL_CACHE_DIR"
+
+_results: dict[str, Any] = {}
+
+
+def output_dir() -> Path | None:
+    """Folder where a headless run writes results and figures; None in an interactive session."""
+    value = os.environ.get(OUT_DIR_ENV)
+    return Path(value) if value else None
+
+
+def notebook_stem() -> str:
+    """Stem of the notebook being executed headless, or 'interactive'."""
+    return os.environ.get(NOTEBOOK_ENV, "interactive")
+
+
+def artifact_dir(name: str) -> Path:
+    """A folder for a notebook's artifacts (MLflow store, saved models): beside the results when headless,
+    else `./artifacts/<name>` next to the notebook."""
+    path = (output_dir() or Path("artifacts")) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir() -> Path:
+    """A folder for regenerable data shared across runs (FSL_CACHE_DIR, default ~/.cache/faster-smaller-lighter)."""
+    path = Path(os.environ.get(CACHE_DIR_ENV, Path.home() / ".cache" / "faster-smaller-lighter"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars, tuples, paths and non-finite floats into plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"Cannot record a value of type {type(value).__name__}; record numbers, strings, lists or dicts."
+    )
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary file beside `path`, then rename it, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        json.dump(data, tmp, indent=2, sort_keys=True)
+    os.replace(tmp.name, path)
+
+
+def record(key: str, value: Any) -> Any:
+    """Show `key = value` and, when run headless, save it to `<out>/<notebook stem>.results.json`."""
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError("record() needs a non-empty string key such as 'etl.rows'.")
+    _results[key] = to_jsonable(value)
+    print(f"{key} = {_results[key]}")
+    out = output_dir()
+    if out is not None:
+        write_json_atomic(out / f"{notebook_stem()}.results.json", _results)
+    return value
+
+
+def recorded() -> dict[str, Any]:
+    """A copy of everything recorded so far in this process."""
+    return dict(_results)

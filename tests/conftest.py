@@ -1,0 +1,62 @@
+"""Shared fixtures: each notebook is executed once per session with the smoke profile, through the runner."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers.runner import NotebookRun, execute_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = ROOT / "notebooks"
+SMOKE_TIMEOUT_S = 600
+
+
+@dataclass
+class SmokeRun:
+    """A notebook executed headless with the smoke profile: its status, recorded results and assessed claims."""
+
+    run: NotebookRun
+    out_dir: Path
+    results: dict[str, Any]
+    claims: list[dict[str, Any]]
+
+    def claim(self, claim_id: str) -> dict[str, Any]:
+        """The assessed claim with this id (fails the test when it is missing)."""
+        matches = [c for c in self.claims if c["id"] == claim_id]
+        assert matches, f"claim {claim_id!r} was not assessed; assessed: {[c['id'] for c in self.claims]}"
+        return matches[0]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory):
+    """Execute `notebooks/<stem>.ipynb` once with profile=smoke and return its SmokeRun (cached per session)."""
+    out_dir = tmp_path_factory.mktemp("smoke")
+    cache: dict[str, SmokeRun] = {}
+
+    def run(stem: str, **parameters: Any) -> SmokeRun:
+        key = stem + json.dumps(parameters, sort_keys=True)
+        if key not in cache:
+            target = out_dir / key.replace("/", "_").replace(" ", "")[:120] if parameters else out_dir
+            result = execute_notebook(
+                NOTEBOOKS_DIR / f"{stem}.ipynb", target, "smoke", SMOKE_TIMEOUT_S, parameters
+            )
+            results_file = target / f"{stem}.results.json"
+            claims_file = target / f"{stem}.claims.json"
+            cache[key] = SmokeRun(
+                result,
+                target,
+                json.loads(results_file.read_text()) if results_file.exists() else {},
+                json.loads(claims_file.read_text()) if claims_file.exists() else [],
+            )
+        smoke = cache[key]
+        if smoke.run.status != "ok":
+            log = (smoke.out_dir / f"{stem}.log").read_text(errors="replace")[-4000:]
+            pytest.fail(f"{stem} {smoke.run.status}: {smoke.run.error}\n--- log tail ---\n{log}")
+        return smoke
+
+    return run

@@ -1,0 +1,95 @@
+"""helpers.claims: verdicts are computed from measurements by declared rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import claims, results
+from helpers.claims import (
+    NOT_MEASURABLE,
+    NOT_REPRODUCED,
+    PARTLY,
+    REPRODUCED,
+    Claim,
+    Rule,
+    at_least,
+    at_most,
+    greater_than,
+    less_than,
+    within,
+)
+
+
+def make_claim(rule: Rule) -> Claim:
+    return Claim("demo.speedup", "99_demo", "a talk", "GPU is 12x faster", 12, "x", rule)
+
+
+@pytest.fixture(autouse=True)
+def fresh_ledger(tmp_path, monkeypatch):
+    monkeypatch.setattr(claims, "_ledger", {})
+    monkeypatch.setenv(results.OUT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(results.NOTEBOOK_ENV, "99_demo")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("rule", "measured", "verdict"),
+    [
+        (at_least(12, partly=5), 12, REPRODUCED),
+        (at_least(12, partly=5), 6, PARTLY),
+        (at_least(12, partly=5), 4.9, NOT_REPRODUCED),
+        (at_least(12), 11.99, NOT_REPRODUCED),
+        (greater_than(0), 0, NOT_REPRODUCED),
+        (greater_than(0), 1e-9, REPRODUCED),
+        (at_most(1 / 18), 0.05, REPRODUCED),
+        (less_than(1.0, partly=1.2), 1.1, PARTLY),
+        (within(18, rel_tol=0.05), 18.9, REPRODUCED),
+        (within(18, rel_tol=0.05, partly=0.2), 21, PARTLY),
+        (within(18, rel_tol=0.05, partly=0.2), 30, NOT_REPRODUCED),
+        (within(12, rel_tol=0.0, abs_tol=1.0), 12.9, REPRODUCED),
+    ],
+)
+def test_rules_compute_verdicts(rule, measured, verdict):
+    assert rule.verdict(measured) == verdict
+
+
+def test_assess_records_the_entry_with_a_reason(fresh_ledger):
+    entry = make_claim(at_least(12, partly=5)).assess(7.5, note="Smaller data than the talk.")
+    assert entry["verdict"] == PARTLY
+    assert "≥ 12" in entry["reason"] and "Smaller data" in entry["reason"]
+    stored = json.loads((fresh_ledger / "99_demo.claims.json").read_text())
+    assert stored == [entry]
+    assert claims.verdict_is_consistent(stored[0])
+
+
+def test_missing_measurement_needs_a_reason():
+    claim = make_claim(at_least(12))
+    with pytest.raises(ValueError, match="missing_reason"):
+        claim.assess(None)
+    entry = claim.assess(None, missing_reason="no CUDA GPU is visible")
+    assert entry["verdict"] == NOT_MEASURABLE
+    assert entry["reason"] == "no CUDA GPU is visible"
+
+
+def test_tampered_verdict_is_detected():
+    entry = make_claim(at_least(12)).assess(3.0)
+    assert entry["verdict"] == NOT_REPRODUCED
+    assert not claims.verdict_is_consistent({**entry, "verdict": REPRODUCED})
+
+
+def test_reassessing_replaces_and_table_lists_claims():
+    claim = make_claim(at_least(12))
+    claim.assess(3.0)
+    claim.assess(13.0)
+    table = claims.claims_table()
+    assert list(table["verdict"]) == [REPRODUCED]
+    assert list(table.columns) == ["id", "statement", "published", "measured", "unit", "verdict", "reason"]
+
+
+def test_rule_roundtrip_and_unknown_kind():
+    rule = within(18, rel_tol=0.05, abs_tol=1, partly=0.1)
+    assert Rule.from_dict(rule.to_dict()) == rule
+    with pytest.raises(ValueError, match="Unknown rule kind"):
+        Rule("roughly", 1.0)
