@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from helpers.cloud import stamp_badges
+from helpers.report import update_readme
 from helpers.runner import DEFAULT_TIMEOUT_S, clean_metadata, run_collection
 
 
@@ -17,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--profile", default="auto", help="smoke, cpu, gpu or auto (default: gpu if usable, else cpu)"
     )
-    run.add_argument("--only", help="glob on notebook names, e.g. '0[4-7]*'")
+    run.add_argument("--only", help="glob(s) on notebook names, comma-separated, e.g. '00*,0[4-7]*'")
     run.add_argument(
         "--out", type=Path, default=Path("reports/latest"), help="output folder (previous run is kept)"
     )
@@ -30,8 +32,17 @@ def main(argv: list[str] | None = None) -> int:
         "clean", help="drop papermill/execution metadata from notebooks (keeps outputs)"
     )
     clean.add_argument("paths", nargs="+", type=Path)
+    readme = commands.add_parser("readme", help="refresh the README's claims table from a finished run")
+    readme.add_argument("--run", type=Path, default=Path("reports/notebooks"), help="run folder to read")
+    badges = commands.add_parser("badges", help="stamp the badge row and cloud setup cell into every notebook")
+    badges.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
     args = parser.parse_args(argv)
     try:
+        if args.command == "badges":
+            return stamp_badges(args.notebooks)
+        if args.command == "readme":
+            update_readme(Path("README.md"), args.run)
+            return 0
         if args.command == "clean":
             for path in args.paths:
                 clean_metadata(path)

@@ -94,3 +94,27 @@ def write_report(out_dir: Path, profile: str, runs: list[dict[str, Any]]) -> Non
     (out_dir / "report.md").write_text(text)
     body = markdown.markdown(text, extensions=["tables"])
     (out_dir / "report.html").write_text(HTML_HEAD + body + "\n</body></html>\n")
+
+
+README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
+
+
+def update_readme(readme: Path, run_dir: Path) -> None:
+    """Replace the README's claims block with the claims table of the run in `run_dir`."""
+    claims_file, run_file = run_dir / "claims.json", run_dir / "run.json"
+    if not claims_file.exists() or not run_file.exists():
+        raise ValueError(f"No finished run in {run_dir}; run `make notebooks` (or `make run`) first.")
+    run = json.loads(run_file.read_text())
+    hardware = summary_lines(run["environment"])
+    block = "\n\n".join(
+        [
+            README_START,
+            f"Measured by `make notebooks` (profile `{run['profile']}`, {run['finished']}) on: "
+            f"{hardware[0].removeprefix('CPU: ')}; {hardware[2].lower()}. Regenerate with `python -m helpers readme`.",
+            claims_markdown(json.loads(claims_file.read_text())),
+            README_END,
+        ]
+    )
+    text = readme.read_text()
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    readme.write_text(text[:start] + block + text[end:])

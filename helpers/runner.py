@@ -34,14 +34,17 @@ class NotebookRun:
 
 
 def discover(notebooks_dir: Path, only: str | None = None) -> list[Path]:
-    """The notebooks to run, sorted; `only` is a glob on the file name or stem. Fails when nothing matches."""
+    """The notebooks to run, sorted; `only` is a glob (or comma-separated globs) on the file name or stem."""
     if not notebooks_dir.is_dir():
         raise ValueError(
             f"No notebooks folder at {notebooks_dir}; run from the project root or pass --notebooks."
         )
     found = sorted(notebooks_dir.glob("[0-9]*.ipynb"))
     if only:
-        found = [p for p in found if fnmatch.fnmatch(p.name, only) or fnmatch.fnmatch(p.stem, only)]
+        globs = [g.strip() for g in only.split(",") if g.strip()]
+        found = [
+            p for p in found if any(fnmatch.fnmatch(p.name, g) or fnmatch.fnmatch(p.stem, g) for g in globs)
+        ]
         if not found:
             raise ValueError(
                 f"--only {only!r} matches no notebook in {notebooks_dir}; try a glob such as '0[4-7]*'."

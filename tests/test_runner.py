@@ -11,6 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers.__main__ import main
+from helpers.claims import Claim, at_least
+from helpers.report import update_readme, write_report
 from helpers.runner import clean_metadata, discover, run_collection
 
 GOOD = """
@@ -40,6 +42,7 @@ def collection(tmp_path):
 def test_discover_filters_by_glob(collection):
     assert [p.stem for p in discover(collection)] == ["01_good", "02_broken"]
     assert [p.stem for p in discover(collection, "01*")] == ["01_good"]
+    assert [p.stem for p in discover(collection, "02*, 01_good")] == ["01_good", "02_broken"]
     with pytest.raises(ValueError, match="matches no notebook"):
         discover(collection, "9*")
     with pytest.raises(ValueError, match="No notebooks folder"):
@@ -119,3 +122,20 @@ def test_clean_command_cleans_files_in_place(tmp_path):
     nbformat.write(nb, path)
     assert main(["clean", str(path)]) == 0
     assert "papermill" not in nbformat.read(path, as_version=4).metadata
+
+
+def test_readme_claims_block_is_regenerated_from_a_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("FSL_OUT_DIR", raising=False)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    entry = Claim("x.ratio", "01_good", "a talk", "ratio is at least 2", 2, "x", at_least(2)).assess(1.5)
+    (run_dir / "01_good.claims.json").write_text(json.dumps([entry]))
+    write_report(run_dir, "cpu", [{"stem": "01_good", "status": "ok", "seconds": 1.0, "error": ""}])
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- claims:start -->\nold\n<!-- claims:end -->\noutro\n")
+    update_readme(readme, run_dir)
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
+    assert "ratio is at least 2" in text and "**not reproduced**" in text and "profile `cpu`" in text
+    with pytest.raises(ValueError, match="No finished run"):
+        update_readme(readme, tmp_path / "missing")
