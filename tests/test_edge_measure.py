@@ -1,0 +1,140 @@
+"""helpers.edge_measure: counting, sizes, MACs, the results row, recording and the claim helpers."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from helpers import edge_measure as em
+from helpers.claims import verdict_is_consistent
+from helpers.edge_models import MLP, make_cnn
+
+X = torch.randn(4, 1, 8, 8)
+
+
+def test_params_size_and_macs_of_a_cnn():
+    model = make_cnn().eval()
+    total, nonzero = em.count_params(model)
+    assert total == sum(p.numel() for p in model.parameters()) and nonzero <= total
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    assert em.serialized_size(model) == buffer.getbuffer().nbytes > 4 * total
+    macs, note = em.count_macs(model, X[:1])
+    conv_macs = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert macs > conv_macs and note == ""
+    assert em.count_macs(model, X[:2])[0] == 2 * macs
+
+
+def test_linear_macs_are_exact():
+    model = MLP(in_features=64, hidden=(32,)).eval()
+    assert em.count_macs(model, X[:1]) == (64 * 32 + 32 * 10, "")
+
+
+def test_unstructured_pruning_counts_nonzeros_but_not_smaller_dense():
+    model = MLP(hidden=(32,)).eval()
+    dense_size = em.serialized_size(model)
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            prune.l1_unstructured(layer, "weight", amount=0.5)
+    total, nonzero = em.count_params(model)
+    assert total == sum(p.numel() for p in MLP(hidden=(32,)).parameters())
+    assert nonzero < 0.6 * total
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            prune.remove(layer, "weight")
+    assert em.serialized_size(model) == pytest.approx(dense_size, rel=0.01)  # key order may add a few bytes
+
+
+def test_dynamic_quantized_model_is_smaller_and_macs_are_not_faked():
+    model = MLP().eval()
+    quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
+    assert em.count_params(quantized)[0] == em.count_params(model)[0]
+    assert em.serialized_size(quantized) < 0.3 * em.serialized_size(model)
+    macs, note = em.count_macs(quantized, X[:1])
+    assert macs is None and "cannot see inside" in note
+
+
+def test_exported_program_size():
+    exported = torch.export.export(make_cnn("separable").eval(), (X[:1],))
+    assert em.serialized_size(exported) > em.serialized_size(make_cnn("separable"))
+
+
+@pytest.fixture(scope="module")
+def two_variants():
+    common = {"example": X, "min_run_time": 0.02, "threads": 1}
+    base = em.measure_variant(
+        "base", "baseline", make_cnn(), per_seed_accuracy=[0.9, 0.92], seeds=[0, 1], **common
+    )
+    sep = em.measure_variant("sep", "architecture", make_cnn("separable"), per_seed_accuracy=[0.8, 0.82],
+                             seeds=[0, 1], latency_example=torch.randn(8, 1, 16, 16), **common)  # fmt: skip
+    return base, sep
+
+
+def test_measure_variant_fills_the_row(two_variants):
+    base, sep = two_variants
+    assert base.params > sep.params and base.macs > sep.macs and base.size_bytes > sep.size_bytes
+    assert base.latency_ms_b1 > 0 and base.latency_ms_b64 > 0 and base.threads == 1
+    assert base.accuracy_mean == pytest.approx(0.91) and base.accuracy_std == pytest.approx(0.01414, abs=1e-4)
+    assert base.input_shape == [1, 8, 8] and base.latency_resolution is None and sep.latency_resolution == 16
+    if not torch.cuda.is_available():
+        assert base.gpu_latency_ms_b1 is None and "no CUDA GPU" in base.notes
+
+
+def test_record_frame_and_rebuild(two_variants, monkeypatch, tmp_path):
+    monkeypatch.setenv("FSL_OUT_DIR", str(tmp_path))
+    base, sep = two_variants
+    em.record_variant(base)
+    em.record_variant(sep)
+    from helpers.results import recorded
+
+    results = recorded()
+    for key in ("params", "size_bytes", "macs", "latency_ms_b1", "accuracy_mean", "accuracy_std", "seeds"):
+        assert f"model.base.{key}" in results and f"model.sep.{key}" in results
+    frame = em.variants_frame([base, sep])
+    assert list(frame.index) == ["base", "sep"] and frame.loc["sep", "macs"] == sep.macs
+    rebuilt = {v.name: v for v in em.variants_from_results(results)}
+    assert rebuilt["sep"] == sep
+
+
+def test_efficiency_and_accuracy_helpers(two_variants):
+    base, sep = two_variants
+    ratios = em.efficiency_ratios(base, sep)
+    assert ratios["size"] == pytest.approx(base.size_bytes / sep.size_bytes)
+    assert em.efficiency_gain(base, sep) >= ratios["size"]
+    gain, note = em.accuracy_gain_beyond_se([0.9, 0.92, 0.91], [0.8, 0.82, 0.81])
+    assert gain == pytest.approx(0.1 - (2 * 0.01**2 / 3) ** 0.5) and "standard error" in note
+    assert em.accuracy_gain_beyond_se([0.9, 0.7], [0.8, 0.8])[0] < 0
+    assert em.accuracy_gain_beyond_se([0.9], [0.8, 0.8]) == (
+        None,
+        pytest.approx(em.accuracy_gain_beyond_se([0.9], [0.8])[1]),
+    )
+
+
+def test_claims_are_declared_per_notebook():
+    claims = [getattr(em, n) for n in dir(em) if n.isupper() and isinstance(getattr(em, n), em.Claim)]
+    assert {c.notebook for c in claims} == {
+        "04_compression_architecture", "05_compression_pruning", "06_compression_quantization",
+        "07_compression_distillation",
+    }  # fmt: skip
+    assert len({c.id for c in claims}) == len(claims) == 9
+    entry = em.ARCHITECTURE_EFFICIENCY.assess(2.5)
+    assert entry["verdict"] == "reproduced" and verdict_is_consistent(entry)
+    assert em.ARCHITECTURE_EFFICIENCY.assess(1.5)["verdict"] == "partly reproduced"
+    assert em.DISTILLATION_BEATS_STUDENT.assess(-0.01)["verdict"] == "not reproduced"
+
+
+def test_bad_variant_arguments_are_explained():
+    with pytest.raises(ValueError, match="Variant name"):
+        em.measure_variant("a.b", "baseline", make_cnn(), X, [0.9], [0])
+    with pytest.raises(ValueError, match="one accuracy per seed"):
+        em.measure_variant("a", "baseline", make_cnn(), X, [0.9, 0.8], [0])
+
+
+def test_plot_variants_draws_both_panels(two_variants):
+    fig = em.plot_variants(list(two_variants), "title")
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_legend().get_texts()) == 2

@@ -1,0 +1,75 @@
+"""05_compression_pruning: structured pruning shrinks compute, unstructured zeros do not shrink the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.claims import NOT_MEASURABLE, verdict_is_consistent
+
+STEM = "05_compression_pruning"
+FIELDS = ("params", "size_bytes", "macs", "latency_ms_b1", "accuracy_mean", "accuracy_std", "seeds")
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_run):
+    return smoke_run(STEM)
+
+
+def variants(results: dict) -> list[str]:
+    return sorted({k.split(".")[1] for k in results if k.startswith("model.") and k.endswith(".params")})
+
+
+def test_every_variant_has_the_shared_row(smoke):
+    names = variants(smoke.results)
+    assert "cnn" in names
+    assert any(n.startswith("cnn_unstructured_") for n in names)
+    assert sum(n.startswith("cnn_structured_") for n in names) >= 3  # magnitude, taylor, iterative
+    for name in names:
+        for field in FIELDS:
+            assert f"model.{name}.{field}" in smoke.results, f"{name} misses {field}"
+        assert 0 <= smoke.results[f"model.{name}.accuracy_mean"] <= 1
+        assert smoke.results[f"model.{name}.seeds"] == smoke.results["seeds"] == [0]
+
+
+def test_structured_pruning_lowers_macs_and_params(smoke):
+    r = smoke.results
+    for name in (n for n in variants(r) if n.startswith("cnn_structured_")):
+        assert r[f"model.{name}.macs"] < r["model.cnn.macs"]
+        assert r[f"model.{name}.params"] < r["model.cnn.params"]
+    half = r["model.cnn_structured_magnitude_50.params"] / r["model.cnn.params"]
+    assert 0.15 < half < 0.45, "removing half the channels should leave about a quarter of the weights"
+
+
+def test_unstructured_pruning_keeps_dense_size_and_macs(smoke):
+    r = smoke.results
+    for name in (n for n in variants(r) if n.startswith("cnn_unstructured_")):
+        target = int(name.rsplit("_", 1)[1]) / 100
+        assert r[f"model.{name}.size_bytes"] == r["model.cnn.size_bytes"]
+        assert r[f"model.{name}.macs"] == r["model.cnn.macs"]
+        assert r[f"pruning.{name}.weight_sparsity"] == pytest.approx(target, abs=0.02)
+        assert r[f"model.{name}.nonzero_params"] < r["model.cnn.nonzero_params"]
+    assert r["pruning.unstructured.size_ratio_min"] == r["pruning.unstructured.size_ratio_max"] == 1.0
+
+
+def test_pruned_model_reloads_safely(smoke):
+    r = smoke.results
+    assert r["pruning.reload.tp_weights_only_error"] == "UnpicklingError"
+    assert r["pruning.reload.safe_max_abs_diff"] <= 1e-6
+    assert r["pruning.reload.tp_max_abs_diff"] <= 1e-6
+    assert r["pruning.reload.params_match"] is True
+    assert r["pruning.reload.predictions_match"] is True
+    assert r["pruning.reload.safe_bytes"] < r["model.cnn.size_bytes"]
+
+
+def test_claims_follow_from_the_recorded_numbers(smoke):
+    r = smoke.results
+    efficiency = smoke.claim("compression.pruning.efficiency")
+    expected = max(r["pruning.claim_variant.size_ratio"], r["pruning.claim_variant.latency_b64_ratio"])
+    assert efficiency["measured"] == pytest.approx(expected)
+    assert r["pruning.claim_variant.size_ratio"] == pytest.approx(
+        r["model.cnn.size_bytes"] / r["model.cnn_structured_magnitude_50.size_bytes"]
+    )
+    accuracy = smoke.claim("compression.pruning.accuracy_increase")
+    assert accuracy["verdict"] == NOT_MEASURABLE, "one smoke seed gives no standard error"
+    assert r["pruning.claim_variant.accuracy_gain_beyond_se"] is None
+    assert all(verdict_is_consistent(c) for c in smoke.claims)

@@ -1,0 +1,118 @@
+"""08_compression_tradeoffs: Pareto front, combinations, ONNX export and final verdicts, on the smoke profile."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.edge_measure import variants_from_results
+from helpers.runner import execute_notebook
+from helpers.tradeoffs import (
+    BASELINE,
+    COMBINATIONS,
+    FINAL_ACCURACY_CLAIMS,
+    METHODS,
+    SINGLE_METHOD_VARIANTS,
+    TARGET,
+    TARGET_CLAIM,
+    as_table,
+    dominates,
+)
+
+from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S, SmokeRun
+
+STEM = "08_compression_tradeoffs"
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_run):
+    return smoke_run(STEM)
+
+
+def test_required_results_are_recorded(smoke):
+    results = smoke.results
+    for combo in COMBINATIONS:
+        for field in ("size_bytes", "latency_ms_b1", "accuracy_mean"):
+            assert results[f"combo.{combo}.{field}"] is not None, f"combo.{combo}.{field}"
+    assert results["onnx.latency_ms_b1"] > 0
+    assert results["onnx.max_abs_diff"] >= 0
+    for name in METHODS:
+        assert 0 <= results[f"model.{name}.accuracy_mean"] <= 1, f"{name} has no accuracy"
+        assert results[f"model.{name}.seeds"] == results["seeds"]
+
+
+def test_pareto_front_is_exactly_the_non_dominated_variants(smoke):
+    table = as_table(variants_from_results(smoke.results)).set_index("name")
+    front = smoke.results["pareto.variants"]
+    assert front, "the Pareto front is empty"
+    assert set(front) <= set(table.index)
+    for name, row in table.iterrows():
+        dominated = any(dominates(other, row) for _, other in table.iterrows())
+        assert dominated == (name not in front), f"{name}: on the front iff no recorded variant dominates it"
+
+
+def test_combinations_are_smaller_than_the_single_methods(smoke):
+    results = smoke.results
+    combined = results["combo.distill-prune-int8.size_bytes"]
+    for method, name in SINGLE_METHOD_VARIANTS.items():
+        assert combined < results[f"model.{name}.size_bytes"], f"distill-prune-int8 not smaller than {method}"
+    assert results["combo.separable-int8.size_bytes"] < results["model.separable.size_bytes"]
+    assert results["combo.distill-prune-int8.smaller_than_every_single_method"] is True
+
+
+def test_onnx_outputs_match_pytorch(smoke):
+    results = smoke.results
+    assert results["onnx.variant"] in METHODS and results["onnx.variant"] not in (BASELINE, "teacher")
+    assert results["onnx.max_abs_diff"] <= results["onnx.tolerance"] <= 0.1
+    assert results["onnx.outputs_match"] is True
+    assert results["onnx.top1_agreement"] >= 0.99
+    assert results["onnx.file_bytes"] > 0
+
+
+def test_target_verdict_follows_from_the_recorded_ratios(smoke):
+    results = smoke.results
+    best = results["target.best_combination"]
+    assert best in COMBINATIONS
+    base = {k: results[f"model.{BASELINE}.{k}"] for k in ("size_bytes", "latency_ms_b1", "accuracy_mean")}
+    met = (
+        int(base["size_bytes"] / results[f"combo.{best}.size_bytes"] >= TARGET.size_x)
+        + int(base["latency_ms_b1"] / results[f"combo.{best}.latency_ms_b1"] >= TARGET.speed_x)
+        + int(
+            100 * (results[f"combo.{best}.accuracy_mean"] - base["accuracy_mean"]) >= -TARGET.drop_pts - 1e-9
+        )
+    )
+    assert results["target.conditions_met"] == met
+    claim = smoke.claim(TARGET_CLAIM.id)
+    assert claim["measured"] == met
+    assert claim["verdict"] == TARGET_CLAIM.rule.verdict(met)
+
+
+def test_final_accuracy_claims_with_one_seed_are_not_measurable(smoke):
+    assert smoke.results["seeds"] == [0]
+    for claim, _, _ in FINAL_ACCURACY_CLAIMS:
+        entry = smoke.claim(claim.id)
+        assert entry["verdict"] == "not measurable here" and "seed" in entry["reason"]
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tmp_path_factory):
+    """The smoke profile with n_seeds=2, run into a plain folder: conftest's smoke_run names the folder after the
+    parameters' JSON, whose braces papermill reads as path placeholders."""
+    out = tmp_path_factory.mktemp("nb08_two_seeds")
+    run = execute_notebook(NOTEBOOKS_DIR / f"{STEM}.ipynb", out, "smoke", SMOKE_TIMEOUT_S, {"n_seeds": 2})
+    assert run.status == "ok", f"{run.error}\n{(out / f'{STEM}.log').read_text(errors='replace')[-3000:]}"
+    return SmokeRun(run, out, json.loads((out / f"{STEM}.results.json").read_text()),
+                    json.loads((out / f"{STEM}.claims.json").read_text()))  # fmt: skip
+
+
+def test_final_accuracy_claims_with_two_seeds_use_the_pooled_seeds(two_seeds):
+    smoke = two_seeds
+    per_seed = {n: smoke.results[f"model.{n}.per_seed_accuracy"] for n in METHODS}
+    for claim, higher, lower in FINAL_ACCURACY_CLAIMS:
+        entry = smoke.claim(claim.id)
+        a, b = per_seed[higher], per_seed[lower]
+        assert len(a) == len(b) == 2
+        diff = sum(a) / 2 - sum(b) / 2
+        assert entry["measured"] <= diff + 1e-12, "measured is the difference minus a non-negative SE"
+        assert entry["verdict"] == claim.rule.verdict(entry["measured"])

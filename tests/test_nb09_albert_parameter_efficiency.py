@@ -1,0 +1,93 @@
+"""09_albert_parameter_efficiency: counts match the formula and the paper, every speed configuration is measured."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.albert_params import MODELS, SHARINGS, TABLE3_EMBEDDINGS, TABLE4_M, analytic_params, table_shape
+from helpers.claims import NOT_MEASURABLE, REPRODUCED
+from helpers.runner import execute_notebook
+
+from .conftest import NOTEBOOKS_DIR
+
+STEM = "09_albert_parameter_efficiency"
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_run):
+    return smoke_run(STEM)
+
+
+def test_instantiated_counts_equal_the_formula(smoke):
+    for name, shape in MODELS.items():
+        assert (
+            smoke.results[f"params.{name}"]
+            == smoke.results[f"params_analytic.{name}"]
+            == analytic_params(shape)
+        )
+
+
+def test_table3_and_table4_counts(smoke):
+    for e in TABLE3_EMBEDDINGS:
+        assert smoke.results[f"table3.shared.E{e}"] == analytic_params(table_shape(e, "all-shared"))
+        assert smoke.results[f"table3.not-shared.E{e}"] == analytic_params(table_shape(e, "not-shared"))
+    not_shared = [smoke.results[f"table3.not-shared.E{e}"] for e in TABLE3_EMBEDDINGS]
+    assert not_shared == sorted(not_shared)
+    for e in TABLE4_M:
+        order = (
+            "all-shared",
+            "shared-ffn",
+            "shared-attention",
+            "not-shared",
+        )  # an FFN block is 2x attention's
+        row = [smoke.results[f"table4.E{e}.{s}"] for s in order]
+        assert row == sorted(row) and len(set(row)) == 4
+        assert row[0] == smoke.results[f"table3.shared.E{e}"]
+
+
+def test_every_speed_configuration_is_measured(smoke):
+    for variant in ("default", "controlled"):
+        for name in MODELS:
+            prefix = f"speed.{variant}.{name}"
+            assert smoke.results[f"{prefix}.step_s"] > 0
+            assert smoke.results[f"{prefix}.peak_mem_bytes"] > 0
+            assert smoke.results[f"{prefix}.vs_bert_large"] == pytest.approx(
+                smoke.results[f"speed.{variant}.bert-large.step_s"] / smoke.results[f"{prefix}.step_s"]
+            )
+        assert smoke.results[f"speed.{variant}.bert-large.vs_bert_large"] == 1.0
+    # same layers and widths, but BERT-large holds 19x the weights and AdamW state
+    assert (
+        smoke.results["speed.default.bert-large.peak_mem_bytes"]
+        > smoke.results["speed.default.albert-large.peak_mem_bytes"]
+    )
+
+
+def test_claims_follow_the_counts(smoke):
+    for name in MODELS:
+        if name != "albert-xxlarge":
+            assert smoke.claim(f"albert.table1.{name}")["verdict"] == REPRODUCED
+    for e in TABLE4_M:
+        for sharing in SHARINGS:
+            assert smoke.claim(f"albert.table4.E{e}.{sharing}")["verdict"] == REPRODUCED
+    ratio = smoke.claim("albert.params_ratio_large")
+    assert ratio["verdict"] == REPRODUCED and 17 < ratio["measured"] < 20
+    for claim_id in ("albert.speed.default.albert-large", "albert.speed.controlled.albert-large"):
+        claim = smoke.claim(claim_id)
+        assert claim["verdict"] != NOT_MEASURABLE and claim["measured"] > 0
+
+
+def test_round_trip_and_cost_model(smoke):
+    assert smoke.results["roundtrip.max_abs_diff"] == 0.0
+    allreduce = {name: smoke.results[f"allreduce.{name}.s"] for name in MODELS}
+    assert allreduce["bert-large"] / allreduce["albert-large"] == pytest.approx(
+        smoke.results["params.bert-large"] / smoke.results["params.albert-large"]
+    )
+    assert smoke.results["memory.bert-large.adam_state_bytes"] == 8 * smoke.results["params.bert-large"]
+
+
+def test_bad_parameter_fails_before_long_work(tmp_path):
+    run = execute_notebook(NOTEBOOKS_DIR / f"{STEM}.ipynb", tmp_path, "smoke", 300, {"seq_len": 4096})
+    assert run.status == "failed"
+    log = (tmp_path / f"{STEM}.log").read_text(errors="replace")
+    assert "seq_len=4096 exceeds the 16 positions" in log
+    assert not (tmp_path / f"{STEM}.claims.json").exists()
