@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= auto
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lab notebooks venv clean
+.PHONY: run test lint lab notebooks gpu-check venv clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ lab: $(STAMP)
 ## Re-execute the committed notebooks in place (cpu profile) to refresh their stored outputs.
 notebooks: $(STAMP)
 	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
+
+## On a CUDA machine: PyTorch notebooks (00, 04–10) with the gpu profile, then the gpu-marked tests.
+gpu-check: $(STAMP)
+	PYTHON=$(PY) bash tests/gpu/run.sh reports/gpu
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .ruff_cache

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     clean.add_argument("paths", nargs="+", type=Path)
     readme = commands.add_parser("readme", help="refresh the README's claims table from a finished run")
     readme.add_argument("--run", type=Path, default=Path("reports/notebooks"), help="run folder to read")
-    badges = commands.add_parser("badges", help="stamp the badge row and cloud setup cell into every notebook")
+    badges = commands.add_parser("badges", help="stamp the badge row and setup cell into notebooks")
     badges.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
     args = parser.parse_args(argv)
     try:

@@ -45,8 +45,9 @@ def claims_markdown(claims: list[dict[str, Any]]) -> str:
     for c in claims:
         unit = f" {c['unit']}" if c["unit"] else ""
         measured = "—" if c["measured"] is None else f"{_cell(c['measured'])}{unit}"
+        published = _cell(c["published"]) + (unit if isinstance(c["published"], (int, float)) else "")
         lines.append(
-            f"| {c['notebook']} | {_cell(c['statement'])} | {_cell(c['published'])}{unit} | {measured} | "
+            f"| {c['notebook']} | {_cell(c['statement'])} | {published} | {measured} | "
             f"**{c['verdict']}** | {_cell(c['reason'])} |"
         )
     return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Cloud launch: every notebook starts with the badge row and the guarded setup cell, both for the one repository."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+import subprocess
+import sys
+from urllib.parse import quote
+
+import nbformat
+import pytest
+
+from helpers import cloud
+from helpers.__main__ import main
+
+from .conftest import NOTEBOOKS_DIR, ROOT
+
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
+REPO = cloud.repository(ROOT / "pyproject.toml")
+FIX = "run `python -m helpers badges` from the project root to stamp them"
+
+
+def test_repository_comes_from_pyproject_urls():
+    assert REPO.url.startswith("https://github.com/")
+    assert REPO.url.endswith(f"/{REPO.owner}/{REPO.name}")
+    assert REPO.package == "faster-smaller-lighter"
+
+
+def test_a_repository_url_outside_github_is_refused(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://gitlab.com/a/b"\n')
+    with pytest.raises(ValueError, match=r"set it to https://github.com/OWNER/NAME"):
+        cloud.repository(pyproject)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_starts_with_badges_and_setup_cell_for_the_one_url(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    path = cloud.relative_path(notebook, REPO)
+    badges, setup = nb.cells[0], nb.cells[1]
+    assert cloud.BADGES_TAG in badges.metadata.get("tags", []), f"{notebook.name} has no badge row: {FIX}"
+    assert cloud.SETUP_TAG in setup.metadata.get("tags", []), f"{notebook.name} has no setup cell: {FIX}"
+    links = re.findall(r"\]\((https://[^)]+)\)", badges.source)
+    assert [link.split("/")[2] for link in links] == [
+        "colab.research.google.com",
+        "colab.research.google.com",
+        "kaggle.com",
+        "kaggle.com",
+        "mybinder.org",
+        "mybinder.org",
+    ], f"{notebook.name}: the badge row must hold Colab, Kaggle and Binder badges: {FIX}"
+    repo_path = f"{REPO.owner}/{REPO.name}"
+    for target in links[1::2]:
+        assert repo_path in target, f"{notebook.name}: badge {target} is not for {REPO.url}: {FIX}"
+    linked = [path in links[1], path in links[3], quote(path, safe="") in links[5]]
+    assert all(linked), f"{notebook.name}: a badge opens another file: {FIX}"
+    assert f'repository="{REPO.url}"' in setup.source, (
+        f"{notebook.name}: setup cell not for {REPO.url}: {FIX}"
+    )
+    assert not setup.get("outputs"), (
+        f"{notebook.name}: the setup cell stores output (it must do nothing locally)"
+    )
+    stale = cloud.stamped(nb, REPO, path) != nb
+    assert not stale, f"{notebook.name}: badges or setup cell are out of date: {FIX}"
+
+
+def _copy_project(tmp_path, count: int = 2):
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "notebooks").mkdir()
+    for source in NOTEBOOKS[:count]:
+        shutil.copy(source, tmp_path / "notebooks" / source.name)
+    return sorted((tmp_path / "notebooks").glob("*.ipynb"))
+
+
+def test_badges_command_is_idempotent_and_replaces_old_cells(tmp_path, monkeypatch, capsys):
+    notebooks = _copy_project(tmp_path)
+    nb = nbformat.read(notebooks[0], as_version=4)
+    nb.cells = [
+        c for c in nb.cells if not {cloud.BADGES_TAG, cloud.SETUP_TAG} & set(c.metadata.get("tags", []))
+    ]
+    old = cloud.Repository("https://github.com/old/place", "old", "place", REPO.package, tmp_path)
+    stale = cloud.stamped(nb, old, "notebooks/x.ipynb")
+    stale.cells.append(nbformat.v4.new_markdown_cell("old badges", metadata={"tags": [cloud.BADGES_TAG]}))
+    nbformat.write(stale, notebooks[0])
+    monkeypatch.chdir(tmp_path)
+    assert main(["badges"]) == 0
+    assert f"stamped {notebooks[0].relative_to(tmp_path)}" in capsys.readouterr().out
+    first = {p: p.read_bytes() for p in notebooks}
+    restamped = nbformat.read(notebooks[0], as_version=4)
+    assert [c.id for c in restamped.cells[:2]] == [cloud.BADGES_TAG, cloud.SETUP_TAG]
+    tags = [t for c in restamped.cells for t in c.metadata.get("tags", [])]
+    assert tags.count(cloud.BADGES_TAG) == tags.count(cloud.SETUP_TAG) == 1
+    assert "github.com/old/place" not in nbformat.writes(restamped)
+    assert main(["badges"]) == 0
+    assert "(0 updated)" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in notebooks} == first
+
+
+def test_stamping_an_nbformat_4_4_notebook_adds_no_cell_ids():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title")])
+    nb.nbformat_minor = 4
+    nb.cells[0].pop("id")
+    stamped = cloud.stamped(nb, REPO, "notebooks/00_x.ipynb")
+    assert all("id" not in c for c in stamped.cells)
+    nbformat.validate(stamped)
+
+
+def test_badges_command_outside_the_project_says_how_to_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["badges"]) == 2
+    assert "run from the project root" in capsys.readouterr().err
+
+
+class _Cloud:
+    """Runs the setup cell's source with a fake platform, GPU driver and pip, recording the pip command."""
+
+    def __init__(self, monkeypatch, env: dict[str, str], nvidia_smi: str | None, installed: bool = False):
+        for name in ("COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+        self.pip: list[list[str]] = []
+        real_which = shutil.which
+
+        def which(name, *args, **kwargs):
+            if name == "nvidia-smi":
+                return "/usr/bin/nvidia-smi" if nvidia_smi is not None else None
+            return real_which(name, *args, **kwargs)
+
+        def run(command, **kwargs):
+            if command == ["/usr/bin/nvidia-smi"]:
+                return subprocess.CompletedProcess(command, 0, stdout=nvidia_smi, stderr="")
+            self.pip.append(command)
+            return subprocess.CompletedProcess(command, 0)
+
+        def version(name):
+            if name == REPO.package and not installed:
+                raise importlib.metadata.PackageNotFoundError(name)
+            return sys.modules[name].__version__ if name in sys.modules else "1.0"
+
+        monkeypatch.setattr(shutil, "which", which)
+        monkeypatch.setattr(subprocess, "run", run)
+        monkeypatch.setattr(importlib.metadata, "version", version)
+        exec(compile(cloud.setup_source(REPO), "setup-cell", "exec"), {"__name__": "__main__"})
+
+
+SMI = "| NVIDIA-SMI 580.65   Driver Version: 580.65   CUDA Version: {} |"
+
+
+@pytest.mark.parametrize(
+    ("env", "smi", "extra"),
+    [
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, SMI.format("12.4"), "[rapids-cu12]"),
+        ({"COLAB_RELEASE_TAG": "release-colab"}, SMI.format("13.0"), "[rapids-cu13]"),
+        ({"COLAB_RELEASE_TAG": "release-colab"}, None, ""),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, SMI.format("11.8"), ""),
+    ],
+    ids=["kaggle-cuda12", "colab-cuda13", "colab-cpu", "kaggle-cuda11"],
+)
+def test_setup_cell_installs_project_and_matching_rapids_on_colab_and_kaggle(
+    monkeypatch, capsys, env, smi, extra
+):
+    fake = _Cloud(monkeypatch, env, smi)
+    assert len(fake.pip) == 1
+    assert fake.pip[0][1:5] == ["-m", "pip", "install", "-q"]
+    assert fake.pip[0][-1] == f"{REPO.package}{extra} @ git+{REPO.url}"
+    if smi and not extra:
+        assert "No RAPIDS extra: it needs CUDA 12 or newer" in capsys.readouterr().out
+
+
+def test_setup_cell_does_nothing_locally_or_when_installed(monkeypatch, capsys):
+    assert _Cloud(monkeypatch, {}, SMI.format("12.8")).pip == []
+    assert capsys.readouterr().out == ""
+    assert _Cloud(monkeypatch, {"COLAB_RELEASE_TAG": "x"}, SMI.format("12.8"), installed=True).pip == []
+    assert "is installed already" in capsys.readouterr().out

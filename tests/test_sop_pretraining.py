@@ -1,0 +1,160 @@
+"""helpers.sop_pretraining: tokenizer round trip, masked-only MLM head, training and evaluation, the analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helpers.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
+from helpers.sop_corpus import build_corpus
+from helpers.sop_pairs import IGNORE, TASKS
+from helpers.sop_pretraining import (
+    NSP_MODEL_SOP_NEAR_CHANCE,
+    SOP_BEATS_NSP_ON_SOP,
+    SOP_MODEL_SOLVES_NSP,
+    ModelSize,
+    TrainSettings,
+    above_chance_lower,
+    difference_lower,
+    distance_from_chance_upper,
+    evaluate,
+    heads_forward,
+    load_tokenizer,
+    make_batch,
+    make_eval_sets,
+    new_model,
+    one_sided_margin,
+    pretrain,
+    side_by_side,
+    special_tokens,
+    table5,
+    tokenize_documents,
+    train_tokenizer,
+)
+
+SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
+SETTINGS = TrainSettings(steps=4, batch_size=8, max_len=32, learning_rate=1e-3, eval_every=2)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    import os
+
+    os.environ["FSL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    corpus = build_corpus(("pydoc_topics",), heldout_fraction=0.2)
+    tokenizer = train_tokenizer(corpus.texts("train"), 300)
+    folder = tmp_path_factory.mktemp("tok")
+    tokenizer.save_pretrained(str(folder))
+    reloaded = load_tokenizer(folder)
+    special = special_tokens(reloaded)
+    return (
+        corpus,
+        tokenizer,
+        reloaded,
+        special,
+        tokenize_documents(reloaded, corpus.train),
+        tokenize_documents(reloaded, corpus.heldout),
+    )
+
+
+def test_tokenizer_round_trip_after_save_and_reload(setup):
+    corpus, tokenizer, reloaded, special, _, _ = setup
+    text = corpus.texts("heldout")[0]
+    ids = reloaded(text, add_special_tokens=False)["input_ids"]
+    assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert reloaded.decode(ids) == " ".join(text.lower().split())
+    assert len(reloaded) == 300
+    assert (special.pad, special.cls, special.sep, special.mask) == (0, 2, 3, 4)
+    pair = reloaded("first part here.", "second part.")
+    assert pair["input_ids"][0] == special.cls and pair["input_ids"][-1] == special.sep
+    assert pair["token_type_ids"][-1] == 1 and pair["token_type_ids"][0] == 0
+
+
+def test_masked_only_head_matches_the_full_transformers_forward(setup):
+    *_, special, train_docs, _ = setup
+    model = new_model(SIZE, special, SETTINGS.max_len, seed=0).eval()
+    batch = make_batch("sop", train_docs, special, SETTINGS, 6, np.random.default_rng(0))
+    with torch.no_grad():
+        mlm_logits, targets, pair_logits = heads_forward(model, batch)
+        full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                     token_type_ids=batch["token_type_ids"])  # fmt: skip
+    where = batch["labels"] != IGNORE
+    assert mlm_logits.shape == (int(where.sum()), special.vocab_size)
+    torch.testing.assert_close(mlm_logits, full.prediction_logits[where], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(pair_logits, full.sop_logits, rtol=1e-4, atol=1e-5)
+    assert torch.equal(targets, batch["labels"][where])
+
+
+def test_same_seed_gives_the_same_initial_model(setup):
+    *_, special, _, _ = setup
+    a, b = new_model(SIZE, special, 32, seed=3), new_model(SIZE, special, 32, seed=3)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_mlm_only_pretraining_never_trains_the_pair_head(setup):
+    *_, special, train_docs, heldout_docs = setup
+    initial = new_model(SIZE, special, SETTINGS.max_len, seed=1).sop_classifier.classifier.weight.clone()
+    curve_sets = make_eval_sets(heldout_docs, special, SETTINGS, 16)
+    model, curve = pretrain(
+        "mlm", train_docs, special, SIZE, SETTINGS, 1, curve_sets=curve_sets, progress=False
+    )
+    assert torch.equal(model.sop_classifier.classifier.weight, initial)
+    assert [row["step"] for row in curve] == [1, 2, 3, 4]
+    assert {"mlm_acc", "nsp_acc", "sop_acc"} <= set(curve[1]) and "mlm_acc" not in curve[0]
+    sop_model, _ = pretrain("sop", train_docs, special, SIZE, SETTINGS, 1, progress=False)
+    assert not torch.equal(sop_model.sop_classifier.classifier.weight, initial)
+
+
+def test_evaluation_gives_accuracies_in_the_unit_interval(setup):
+    *_, special, _, heldout_docs = setup
+    model = new_model(SIZE, special, SETTINGS.max_len, seed=0)
+    scores = evaluate(model, make_eval_sets(heldout_docs, special, SETTINGS, 40), "cpu")
+    assert set(scores) == {"mlm_acc", "nsp_acc", "sop_acc"}
+    assert all(0.0 <= v <= 1.0 for v in scores.values())
+    again = evaluate(model, make_eval_sets(heldout_docs, special, SETTINGS, 40), "cpu")
+    assert scores == again  # the evaluation sets are fixed
+
+
+def test_table5_summary_and_side_by_side():
+    runs = pd.DataFrame([{"task": t, "seed": s, "mlm_acc": 0.3 + 0.01 * s, "nsp_acc": 0.5 + 0.1 * (t == "nsp"),
+                          "sop_acc": 0.5 + 0.2 * (t == "sop") + 0.01 * s} for t in TASKS for s in (0, 1, 2)])  # fmt: skip
+    summary = table5(runs)
+    assert list(summary.index) == list(TASKS)
+    assert summary.loc["nsp", "nsp_acc_mean"] == pytest.approx(0.6)
+    assert summary.loc["sop", "sop_acc_std"] == pytest.approx(0.01)
+    assert summary.loc["mlm", "seeds"] == [0, 1, 2]
+    table = side_by_side(summary)
+    assert table.loc["MLM + SOP", ("SOP", "paper")] == "86.5"
+    assert table.loc["MLM + SOP", ("SOP", "ours")] == "71.0 ± 1.0"
+
+
+def test_claim_measures_and_their_rules():
+    # margin: t(0.95, 2) = 2.92 × std / sqrt(3)
+    values = [0.50, 0.51, 0.52]
+    margin = one_sided_margin(values)
+    assert margin == pytest.approx(2.919986 * 0.01 / np.sqrt(3), rel=1e-5)
+    assert distance_from_chance_upper(values) == pytest.approx(100 * (0.01 + margin))
+    assert above_chance_lower(values) == pytest.approx(100 * (0.01 - margin))
+    assert difference_lower([0.8, 0.8, 0.8], values) == pytest.approx(100 * (0.29 - margin))
+    assert NSP_MODEL_SOP_NEAR_CHANCE.rule.verdict(distance_from_chance_upper(values)) == REPRODUCED
+    assert (
+        NSP_MODEL_SOP_NEAR_CHANCE.rule.verdict(distance_from_chance_upper([0.9, 0.9, 0.91])) == NOT_REPRODUCED
+    )
+    assert SOP_MODEL_SOLVES_NSP.rule.verdict(above_chance_lower([0.8, 0.79, 0.81])) == REPRODUCED
+    assert SOP_MODEL_SOLVES_NSP.rule.verdict(above_chance_lower([0.55, 0.56, 0.57])) == PARTLY
+    assert SOP_MODEL_SOLVES_NSP.rule.verdict(above_chance_lower(values)) == NOT_REPRODUCED
+    assert SOP_BEATS_NSP_ON_SOP.rule.verdict(difference_lower(values, values)) == NOT_REPRODUCED
+
+
+def test_bad_parameters_have_clear_messages(setup):
+    *_, special, train_docs, _ = setup
+    with pytest.raises(ValueError, match="at least two seeds"):
+        one_sided_margin([0.5])
+    with pytest.raises(ValueError, match="Unknown pretraining task"):
+        pretrain("nli", train_docs, special, SIZE, SETTINGS, 0)
+    with pytest.raises(ValueError, match="not divisible"):
+        new_model(ModelSize(16, 30, 1, 4), special, 32, 0)
+    with pytest.raises(ValueError, match="too small"):
+        train_tokenizer(["a few words of text."], 20)
