@@ -111,7 +111,7 @@ def update_readme(readme: Path, run_dir: Path) -> None:
         [
             README_START,
             f"Measured by `make notebooks` (profile `{run['profile']}`, {run['finished']}) on: "
-            f"{hardware[0].removeprefix('CPU: ')}; {hardware[2].lower()}. Regenerate with `python -m helpers readme`.",
+            f"{hardware[0].removeprefix('CPU: ')}; {hardware[2]}. Regenerate with `python -m helpers readme`.",
             claims_markdown(json.loads(claims_file.read_text())),
             README_END,
         ]
