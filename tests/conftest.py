@@ -14,6 +14,17 @@ from helpers.runner import NotebookRun, execute_notebook
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 SMOKE_TIMEOUT_S = 600
+# The shared compression results row (helpers.edge_measure.record_variant) that notebooks 04–08 record per variant.
+VARIANT_KEYS = (
+    "params",
+    "size_bytes",
+    "macs",
+    "latency_ms_b1",
+    "latency_ms_b64",
+    "accuracy_mean",
+    "accuracy_std",
+    "seeds",
+)
 
 
 @dataclass

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import VARIANT_KEYS
+
 VARIANTS = ("cnn_standard", "cnn_separable", "cnn_separable_w050")
-KEYS = (
-    "params",
-    "size_bytes",
-    "macs",
-    "latency_ms_b1",
-    "latency_ms_b64",
-    "accuracy_mean",
-    "accuracy_std",
-    "seeds",
-)
+KEYS = VARIANT_KEYS
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,10 @@ import pytest
 
 from helpers.runner import execute_notebook
 
-from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S
+from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S, VARIANT_KEYS
 
 VARIANTS = ("teacher", "student_alone", "student_distilled")
-KEYS = (
-    "params",
-    "size_bytes",
-    "macs",
-    "latency_ms_b1",
-    "latency_ms_b64",
-    "accuracy_mean",
-    "accuracy_std",
-    "seeds",
-)
+KEYS = VARIANT_KEYS
 
 
 @pytest.fixture(scope="module")
