@@ -38,10 +38,10 @@ def test_parity_is_checked_against_every_backend_that_ran(smoke_run):
     assert (by_backend["cudf"] is None) == (not GPU)
 
 
-def test_scaling_covers_the_sizes_and_grows_with_rows(smoke_run):
+def test_scaling_covers_the_sizes_and_times_each(smoke_run):
     scaling = smoke_run(STEM).results["etl.scaling"]
     assert [s["rows"] for s in scaling] == [25_000, 50_000, 100_000]
-    assert scaling[-1]["pandas_s"] > scaling[0]["pandas_s"], "four times the rows takes longer"
+    assert all(s["pandas_s"] > 0 for s in scaling), "timings are reported, never compared in a test"
     assert all((s["speedup"] is None) == (not GPU) for s in scaling)
 
 
