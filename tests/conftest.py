@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from helpers.runner import NotebookRun, execute_notebook
+from helpers.collection.runner import NotebookRun, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 SMOKE_TIMEOUT_S = 600
-# The shared compression results row (helpers.edge_measure.record_variant) that notebooks 04–08 record per variant.
+# The shared compression results row (helpers.compression.measure.record_variant) that notebooks 04–08 record per variant.
 VARIANT_KEYS = (
     "params",
     "size_bytes",

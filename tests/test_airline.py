@@ -1,4 +1,4 @@
-"""helpers.airline: schema, plausible distributions, a learnable target, the Parquet cache and data_path checks."""
+"""helpers.datasets.airline: schema, plausible distributions, a learnable target, the Parquet cache and data_path checks."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import airline
-from helpers.airline import FEATURES, TARGET, airline_parquet, make_airline, validate_data_path
+from helpers.datasets import airline
+from helpers.datasets.airline import FEATURES, TARGET, airline_parquet, make_airline, validate_data_path
 
 
 @pytest.fixture(scope="module")

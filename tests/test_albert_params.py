@@ -1,4 +1,4 @@
-"""helpers.albert_params: the analytic formula equals the instantiated count; published rows are reproduced."""
+"""helpers.albert.configs: the analytic formula equals the instantiated count; published rows are reproduced."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from helpers.albert_params import (
+from helpers.albert.configs import (
     MODELS,
     SHARINGS,
     TABLE1_CLAIMS,
@@ -25,7 +25,7 @@ from helpers.albert_params import (
     scaled,
     table_shape,
 )  # fmt: skip
-from helpers.claims import REPRODUCED
+from helpers.core.claims import REPRODUCED
 
 EXTRA_SHAPES = [
     Shape("bert", 3, 64, 64, 4, 100, "not-shared", vocab=517, positions=33, type_vocab=3),
@@ -128,7 +128,7 @@ def test_round_trip_is_exact(tmp_path):
         (lambda: Shape("albert", 2, 66, 16, 4, 256, "all-shared"), "not a multiple of heads"),
         (lambda: scaled(MODELS["albert-base"], 5), "does not divide"),
         (lambda: scaled(MODELS["albert-base"], 0), "integer ≥ 1"),
-        (lambda: config_for(replace(MODELS["albert-base"], sharing="shared-ffn")), "albert_sharing.build"),
+        (lambda: config_for(replace(MODELS["albert-base"], sharing="shared-ffn")), "albert.sharing.build"),
     ],
 )
 def test_bad_shapes_say_what_to_do(make, message):

@@ -1,12 +1,12 @@
-"""helpers.albert_sharing: the four Table 4 strategies run forward and backward and hold the counted parameters."""
+"""helpers.albert.sharing: the four Table 4 strategies run forward and backward and hold the counted parameters."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.albert_params import MODELS, SHARINGS, analytic_params, count_params, scaled, table_shape
-from helpers.albert_sharing import build, layers_of, tie_sublayer
+from helpers.albert.configs import MODELS, SHARINGS, analytic_params, count_params, scaled, table_shape
+from helpers.albert.sharing import build, layers_of, tie_sublayer
 
 DISTINCT = {"all-shared": (1, 1), "shared-attention": (1, 12), "shared-ffn": (12, 1), "not-shared": (12, 12)}
 

@@ -1,12 +1,12 @@
-"""helpers.albert_speed: training steps run, memory is accounted, cost models follow their formulas."""
+"""helpers.albert.speed: training steps run, memory is accounted, cost models follow their formulas."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.albert_params import MODELS, analytic_params, scaled
-from helpers.albert_speed import (
+from helpers.albert.configs import MODELS, analytic_params, scaled
+from helpers.albert.speed import (
     CONTROLLED,
     VARIANTS,
     allreduce_seconds,

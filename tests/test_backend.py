@@ -1,4 +1,4 @@
-"""helpers.backend: the CPU/GPU switch, its estimators, converters and the message when RAPIDS is missing."""
+"""helpers.core.backend: the CPU/GPU switch, its estimators, converters and the message when RAPIDS is missing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import backend, environment
-from helpers.backend import available_backends, get_backend
+from helpers.core import backend, environment
+from helpers.core.backend import available_backends, get_backend
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""helpers.benchmark: medians, spreads and interleaved ratios (properties, not timing thresholds)."""
+"""helpers.core.benchmark: medians, spreads and interleaved ratios (properties, not timing thresholds)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from helpers.benchmark import Timing, compare, measure, torch_latency
+from helpers.core.benchmark import Timing, compare, measure, torch_latency
 
 
 def test_timing_statistics():

@@ -1,4 +1,4 @@
-"""helpers.claims: verdicts are computed from measurements by declared rules."""
+"""helpers.core.claims: verdicts are computed from measurements by declared rules."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from helpers import claims, results
-from helpers.claims import (
+from helpers.core import claims, results
+from helpers.core.claims import (
     NOT_MEASURABLE,
     NOT_REPRODUCED,
     PARTLY,

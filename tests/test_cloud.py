@@ -12,8 +12,8 @@ from urllib.parse import quote
 import nbformat
 import pytest
 
-from helpers import cloud
-from helpers.__main__ import main
+from helpers.collection import cloud
+from helpers.collection.cli import main
 
 from .conftest import NOTEBOOKS_DIR, ROOT
 

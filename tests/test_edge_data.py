@@ -1,4 +1,4 @@
-"""helpers.edge_data: the fixed stratified digits split, normalisation, latency inputs and clear errors."""
+"""helpers.compression.data: the fixed stratified digits split, normalisation, latency inputs and clear errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.edge_data import latency_input, load_data, stratified_split
+from helpers.compression.data import latency_input, load_data, stratified_split
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""helpers.edge_measure: counting, sizes, MACs, the results row, recording and the claim helpers."""
+"""helpers.compression.measure: counting, sizes, MACs, the results row, recording and the claim helpers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from helpers import edge_measure as em
-from helpers.claims import verdict_is_consistent
-from helpers.edge_models import MLP, make_cnn
+from helpers.compression import measure as em
+from helpers.compression.models import MLP, make_cnn
+from helpers.core.claims import verdict_is_consistent
 
 X = torch.randn(4, 1, 8, 8)
 
@@ -90,7 +90,7 @@ def test_record_frame_and_rebuild(two_variants, monkeypatch, tmp_path):
     base, sep = two_variants
     em.record_variant(base)
     em.record_variant(sep)
-    from helpers.results import recorded
+    from helpers.core.results import recorded
 
     results = recorded()
     for key in ("params", "size_bytes", "macs", "latency_ms_b1", "accuracy_mean", "accuracy_std", "seeds"):

@@ -1,4 +1,4 @@
-"""helpers.edge_models: shapes, the separable savings, width multiplier, and export/pruning friendliness."""
+"""helpers.compression.models: shapes, the separable savings, width multiplier, and export/pruning friendliness."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.edge_models import (
+from helpers.compression.models import (
     MLP,
     EdgeCNN,
     TinyTransformer,

@@ -1,13 +1,13 @@
-"""helpers.edge_train: the shared loop learns, is reproducible, stops early, distils and validates its inputs."""
+"""helpers.compression.train: the shared loop learns, is reproducible, stops early, distils and validates its inputs."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.edge_data import load_data
-from helpers.edge_models import MLP
-from helpers.edge_train import (
+from helpers.compression.data import load_data
+from helpers.compression.models import MLP
+from helpers.compression.train import (
     DistillationLoss,
     TrainConfig,
     accuracy_over_seeds,

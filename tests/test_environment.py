@@ -1,4 +1,4 @@
-"""helpers.environment: the report describes this machine; platform detection; RAPIDS status is honest."""
+"""helpers.core.environment: the report describes this machine; platform detection; RAPIDS status is honest."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from helpers import environment
-from helpers.environment import (
+from helpers.core import environment
+from helpers.core.environment import (
     collection_plan,
     cuda_available,
     environment_report,

@@ -1,12 +1,13 @@
-"""helpers.etl: inputs, the pipeline on pandas and Dask, parity, the zero-code script and the Dask client."""
+"""helpers.rapids.etl: inputs, the pipeline on pandas and Dask, parity, the zero-code script and the Dask client."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from helpers import airline, etl
-from helpers.airline import make_airline
+from helpers.datasets import airline
+from helpers.datasets.airline import make_airline
+from helpers.rapids import etl
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""helpers.hpo: the search space, grid and random candidates, the objective, sweeps and their summaries."""
+"""helpers.hpo.search: the search space, grid and random candidates, the objective, sweeps and their summaries."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from helpers.airline import airline_parquet
-from helpers.hpo import (
+from helpers.datasets.airline import airline_parquet
+from helpers.hpo.search import (
     FailureInjector,
     Objective,
     SearchSpace,

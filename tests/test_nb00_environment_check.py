@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from helpers.environment import cuda_available, rapids_status
+from helpers.core.environment import cuda_available, rapids_status
 
 
 def test_records_the_machine(smoke_run):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.claims import NOT_MEASURABLE
-from helpers.environment import rapids_status
-from helpers.etl import STEPS
-from helpers.runner import execute_notebook
+from helpers.collection.runner import execute_notebook
+from helpers.core.claims import NOT_MEASURABLE
+from helpers.core.environment import rapids_status
+from helpers.rapids.etl import STEPS
 
 from .conftest import NOTEBOOKS_DIR
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.claims import NOT_MEASURABLE
-from helpers.environment import rapids_status
+from helpers.core.claims import NOT_MEASURABLE
+from helpers.core.environment import rapids_status
 
 STEM = "02_rapids_machine_learning"
 GPU = rapids_status()["available"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.hpo import STRATEGIES, SearchSpace
-from helpers.runner import execute_notebook
-from helpers.spark import java_executable
-from helpers.tracking import ROLE_TAG, Tracker
+from helpers.collection.runner import execute_notebook
+from helpers.hpo.search import STRATEGIES, SearchSpace
+from helpers.hpo.spark import java_executable
+from helpers.hpo.tracking import ROLE_TAG, Tracker
 
 from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.claims import NOT_MEASURABLE, verdict_is_consistent
+from helpers.core.claims import NOT_MEASURABLE, verdict_is_consistent
 
 STEM = "05_compression_pruning"
 FIELDS = ("params", "size_bytes", "macs", "latency_ms_b1", "accuracy_mean", "accuracy_std", "seeds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.runner import execute_notebook
+from helpers.collection.runner import execute_notebook
 
 from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S, VARIANT_KEYS
 

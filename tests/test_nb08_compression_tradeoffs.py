@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from helpers.edge_measure import variants_from_results
-from helpers.runner import execute_notebook
-from helpers.tradeoffs import (
+from helpers.collection.runner import execute_notebook
+from helpers.compression.measure import variants_from_results
+from helpers.compression.tradeoffs import (
     BASELINE,
     COMBINATIONS,
     FINAL_ACCURACY_CLAIMS,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.albert_params import MODELS, SHARINGS, TABLE3_EMBEDDINGS, TABLE4_M, analytic_params, table_shape
-from helpers.claims import NOT_MEASURABLE, REPRODUCED
-from helpers.runner import execute_notebook
+from helpers.albert.configs import MODELS, SHARINGS, TABLE3_EMBEDDINGS, TABLE4_M, analytic_params, table_shape
+from helpers.collection.runner import execute_notebook
+from helpers.core.claims import NOT_MEASURABLE, REPRODUCED
 
 from .conftest import NOTEBOOKS_DIR
 

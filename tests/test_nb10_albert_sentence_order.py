@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.claims import verdict_is_consistent
-from helpers.sop_pretraining import above_chance_lower, difference_lower, distance_from_chance_upper
+from helpers.albert.pretraining import above_chance_lower, difference_lower, distance_from_chance_upper
+from helpers.core.claims import verdict_is_consistent
 
 STEM = "10_albert_sentence_order"
 TASKS = ("mlm", "nsp", "sop")

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from helpers.claims import VERDICTS, verdict_is_consistent
+from helpers.core.claims import VERDICTS, verdict_is_consistent
 
 from .conftest import NOTEBOOKS_DIR, ROOT
 

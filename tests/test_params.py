@@ -1,11 +1,11 @@
-"""helpers.params: profiles resolve, explicit parameters win, bad input fails fast with one clear sentence."""
+"""helpers.core.params: profiles resolve, explicit parameters win, bad input fails fast with one clear sentence."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import params
-from helpers.params import resolve, resolve_profile
+from helpers.core import params
+from helpers.core.params import resolve, resolve_profile
 
 PROFILES = {
     "smoke": {"n_rows": 100, "seeds": [0], "data_path": None, "device": "auto", "alpha": 0.0},
@@ -68,7 +68,7 @@ def test_bad_profile_in_environment(no_gpu, monkeypatch):
 
 
 def test_existing_path_is_accepted_and_params_are_recorded(no_gpu, tmp_path, monkeypatch):
-    from helpers import results
+    from helpers.core import results
 
     monkeypatch.setattr(results, "_results", {})
     data = tmp_path / "d.csv"

@@ -1,4 +1,4 @@
-"""helpers.plotting: the shared style applies and figures land beside the results when headless."""
+"""helpers.core.plotting: the shared style applies and figures land beside the results when headless."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import results  # noqa: E402
-from helpers.plotting import save_figure, use_style  # noqa: E402
+from helpers.core import results  # noqa: E402
+from helpers.core.plotting import save_figure, use_style  # noqa: E402
 
 
 def test_style_and_headless_save(tmp_path, monkeypatch):

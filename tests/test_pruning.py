@@ -1,13 +1,13 @@
-"""helpers.pruning: unstructured masks keep dense size, structured pruning shrinks, pruned models reload safely."""
+"""helpers.compression.pruning: unstructured masks keep dense size, structured pruning shrinks, pruned models reload safely."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.edge_measure import serialized_size
-from helpers.edge_models import make_cnn
-from helpers.pruning import (
+from helpers.compression.measure import serialized_size
+from helpers.compression.models import make_cnn
+from helpers.compression.pruning import (
     load_pruned,
     max_output_difference,
     ops_and_params,

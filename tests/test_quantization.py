@@ -1,4 +1,4 @@
-"""helpers.quantization: int8 Linear weights near 1/4 of fp32, PT2E static graphs that ship only int8 weights."""
+"""helpers.compression.quantization: int8 Linear weights near 1/4 of fp32, PT2E static graphs that ship only int8 weights."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.edge_models import MLP, make_cnn
-from helpers.quantization import (
+from helpers.compression.models import MLP, make_cnn
+from helpers.compression.quantization import (
     api_limitations,
     eager_dynamic_int8,
     export_for_quantization,

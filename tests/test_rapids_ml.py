@@ -1,14 +1,14 @@
-"""helpers.rapids_ml: data split, estimator specs, timing and scoring, parity tolerances, the cuml.accel script."""
+"""helpers.rapids.ml: data split, estimator specs, timing and scoring, parity tolerances, the cuml.accel script."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import rapids_ml
-from helpers.airline import make_airline
-from helpers.backend import get_backend
-from helpers.rapids_ml import (
+from helpers.core.backend import get_backend
+from helpers.datasets.airline import make_airline
+from helpers.rapids import ml as rapids_ml
+from helpers.rapids.ml import (
     SPECS,
     available_specs,
     benchmark_estimator,

@@ -1,4 +1,4 @@
-"""helpers.results: the record() contract."""
+"""helpers.core.results: the record() contract."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import results
+from helpers.core import results
 
 
 @pytest.fixture

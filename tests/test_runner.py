@@ -1,4 +1,4 @@
-"""helpers.runner and the CLI: real papermill runs of tiny notebooks, report contents, fail-fast input checks."""
+"""helpers.collection.runner and the CLI: real papermill runs of tiny notebooks, report contents, fail-fast input checks."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers.__main__ import main
-from helpers.claims import Claim, at_least
-from helpers.report import update_readme, write_report
-from helpers.runner import clean_metadata, discover, run_collection
+from helpers.collection.cli import main
+from helpers.collection.report import update_readme, write_report
+from helpers.collection.runner import clean_metadata, discover, run_collection
+from helpers.core.claims import Claim, at_least
 
 GOOD = """
 from helpers import Claim, at_least, record, resolve

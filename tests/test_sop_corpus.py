@@ -1,4 +1,4 @@
-"""helpers.sop_corpus: prose filtering, documents and segments, deterministic held-out split, optional sources."""
+"""helpers.albert.corpus: prose filtering, documents and segments, deterministic held-out split, optional sources."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from helpers.sop_corpus import (
+from helpers.albert.corpus import (
     build_corpus,
     clean_inline,
     extract_documents,

@@ -1,4 +1,4 @@
-"""helpers.sop_pairs: NSP/SOP pair builders, truncation, encoding and MLM masking."""
+"""helpers.albert.pairs: NSP/SOP pair builders, truncation, encoding and MLM masking."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.sop_pairs import (
+from helpers.albert.pairs import (
     IGNORE,
     NOT_ORIGINAL,
     ORIGINAL,

@@ -1,4 +1,4 @@
-"""helpers.sop_pretraining: tokenizer round trip, masked-only MLM head, training and evaluation, the analysis."""
+"""helpers.albert.pretraining: tokenizer round trip, masked-only MLM head, training and evaluation, the analysis."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
-from helpers.sop_corpus import build_corpus
-from helpers.sop_pairs import IGNORE, TASKS
-from helpers.sop_pretraining import (
+from helpers.albert.corpus import build_corpus
+from helpers.albert.pairs import IGNORE, TASKS
+from helpers.albert.pretraining import (
     NSP_MODEL_SOP_NEAR_CHANCE,
     SOP_BEATS_NSP_ON_SOP,
     SOP_MODEL_SOLVES_NSP,
@@ -33,6 +32,7 @@ from helpers.sop_pretraining import (
     tokenize_documents,
     train_tokenizer,
 )
+from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
 
 SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
 SETTINGS = TrainSettings(steps=4, batch_size=8, max_len=32, learning_rate=1e-3, eval_every=2)

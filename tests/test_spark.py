@@ -1,10 +1,10 @@
-"""helpers.spark: master URL validation and the one-sentence reasons for running Hyperopt without Spark."""
+"""helpers.hpo.spark: master URL validation and the one-sentence reasons for running Hyperopt without Spark."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import spark
+from helpers.hpo import spark
 
 
 @pytest.mark.parametrize("master", ["local", "local[*]", "local[4]", "local[2,3]", "spark://h:7077", "yarn",

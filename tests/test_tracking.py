@@ -1,4 +1,4 @@
-"""helpers.tracking with helpers.hpo sweeps: nested runs in a real SQLite store, failures, interrupts, reruns."""
+"""helpers.hpo.tracking with helpers.hpo.search sweeps: nested runs in a real SQLite store, failures, interrupts, reruns."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from helpers.hpo import SearchSpace, TrialResult, run_hyperopt, run_optuna, run_sequential
-from helpers.tracking import (
+from helpers.hpo.search import SearchSpace, TrialResult, run_hyperopt, run_optuna, run_sequential
+from helpers.hpo.tracking import (
     PARENT_TAG,
     ROLE_TAG,
     SESSION_TAG,

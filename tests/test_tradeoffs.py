@@ -1,4 +1,4 @@
-"""Unit tests for helpers.tradeoffs and helpers.onnx_export on hand-made rows and a tiny network."""
+"""Unit tests for helpers.compression.tradeoffs and helpers.compression.onnx_export on hand-made rows and a tiny network."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.onnx_export import (
+from helpers.compression.onnx_export import (
     export_onnx,
     max_abs_diff,
     onnx_runner,
@@ -20,7 +20,7 @@ from helpers.onnx_export import (
     top1_agreement,
     torch_runner,
 )
-from helpers.tradeoffs import (
+from helpers.compression.tradeoffs import (
     FINAL_ACCURACY_CLAIMS,
     METHODS,
     NOTEBOOK,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.environment import cuda_available
+from helpers.core.environment import cuda_available
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

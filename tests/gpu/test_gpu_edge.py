@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.edge_data import load_data
-from helpers.edge_measure import measure_variant
-from helpers.edge_models import make_cnn
-from helpers.edge_train import TrainConfig, train
+from helpers.compression.data import load_data
+from helpers.compression.measure import measure_variant
+from helpers.compression.models import make_cnn
+from helpers.compression.train import TrainConfig, train
 
 pytestmark = pytest.mark.gpu
 

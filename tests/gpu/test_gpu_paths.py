@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.benchmark import measure, torch_latency
+from helpers.core.benchmark import measure, torch_latency
 
 pytestmark = pytest.mark.gpu
 PYTORCH_NOTEBOOKS = ("00", "04", "05", "06", "07", "08", "09", "10")

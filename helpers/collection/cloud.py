@@ -1,0 +1,171 @@
+"""Cloud launch: the badge row (Colab, Kaggle, Binder) and the guarded setup cell at the top of every notebook."""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import nbformat
+from nbformat import NotebookNode
+
+BADGES_TAG = "fsl-badges"
+SETUP_TAG = "fsl-setup"
+BRANCH = "main"
+
+_GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
+
+SETUP_TEMPLATE = r"""
+# Setup for Colab and Kaggle: installs this collection from its repository, plus the RAPIDS extra that
+# matches the CUDA version when a GPU is present. Anywhere else (your machine, Binder, CI) it does nothing.
+# On Kaggle, turn Internet on and pick a GPU accelerator first. Stamped by `python -m helpers badges`.
+def _install_on_cloud(repository: str, package: str) -> None:
+    import importlib
+    import importlib.metadata
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    cloud = {"COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"} & set(os.environ) or "google.colab" in sys.modules
+    if not cloud:
+        return
+    try:
+        print(f"{package} {importlib.metadata.version(package)} is installed already.")
+        return
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    smi = shutil.which("nvidia-smi")
+    report = subprocess.run([smi], capture_output=True, text=True).stdout if smi else ""
+    found = re.search(r"CUDA Version: (\d+)", report)
+    cuda = int(found.group(1)) if found else 0
+    extra = "[rapids-cu13]" if cuda >= 13 else "[rapids-cu12]" if cuda == 12 else ""
+    if smi and not extra:
+        print(f"No RAPIDS extra: it needs CUDA 12 or newer; the driver reports CUDA {cuda or 'unknown'}.")
+    before = {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "torch") if m in sys.modules}
+    print(f"Installing {package}{extra} from {repository} (a few minutes)...")
+    pip = [sys.executable, "-m", "pip", "install", "-q", f"{package}{extra} @ git+{repository}"]
+    subprocess.run(pip, check=True)
+    importlib.invalidate_caches()
+    changed = [m for m, v in before.items() if importlib.metadata.version(m) != v]
+    if changed:
+        print(f"{', '.join(changed)} changed version: restart the session, then run all cells again.")
+
+
+_install_on_cloud(
+    repository="__REPOSITORY__",
+    package="__PACKAGE__",
+)
+"""
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The project's GitHub repository and distribution name, as pyproject.toml declares them."""
+
+    url: str
+    owner: str
+    name: str
+    package: str
+    root: Path
+
+
+def repository(pyproject: Path = Path("pyproject.toml")) -> Repository:
+    """Read the one repository URL from `[project.urls] Repository` in pyproject.toml."""
+    if not pyproject.is_file():
+        raise ValueError(f"No pyproject.toml at {pyproject}; run from the project root.")
+    project = tomllib.loads(pyproject.read_text())["project"]
+    url = project.get("urls", {}).get("Repository", "")
+    match = _GITHUB.match(url)
+    if not match:
+        raise ValueError(
+            f"[project.urls] Repository in {pyproject} is {url!r}; Colab, Kaggle and Binder open notebooks from "
+            "GitHub, so set it to https://github.com/OWNER/NAME."
+        )
+    return Repository(url.removesuffix("/").removesuffix(".git"), match["owner"], match["name"],
+                      project["name"], pyproject.resolve().parent)  # fmt: skip
+
+
+def badge_row(repo: Repository, path: str) -> str:
+    """Markdown for the badge row of the notebook at `path` (relative to the repository root)."""
+    blob = f"{repo.owner}/{repo.name}/blob/{BRANCH}/{path}"
+    colab = f"https://colab.research.google.com/github/{blob}"
+    kaggle = f"https://kaggle.com/kernels/welcome?src=https://github.com/{blob}"
+    binder = f"https://mybinder.org/v2/gh/{repo.owner}/{repo.name}/{BRANCH}?labpath={quote(path, safe='')}"
+    return (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
+        f"[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({kaggle}) "
+        f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({binder})\n\n"
+        "On Colab or Kaggle, choose a GPU runtime, then run the setup cell below first; on Binder (CPU only) and "
+        "on your own machine it does nothing."
+    )
+
+
+def setup_source(repo: Repository) -> str:
+    """Source of the guarded setup cell: installs the project (and RAPIDS on a GPU) on Colab/Kaggle only."""
+    return SETUP_TEMPLATE.replace("__REPOSITORY__", repo.url).replace("__PACKAGE__", repo.package).strip("\n")
+
+
+def _cell(nb: NotebookNode, kind: str, source: str, tag: str) -> NotebookNode:
+    make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+    cell = make(source, metadata={"tags": [tag]})
+    if nb.nbformat_minor >= 5:
+        cell.id = tag
+    else:
+        cell.pop("id", None)
+    return cell
+
+
+def stamped(nb: NotebookNode, repo: Repository, path: str) -> NotebookNode:
+    """A copy of `nb` that starts with the badge row and the setup cell (older copies of both are replaced)."""
+    result = copy.deepcopy(nb)
+    ours = (BADGES_TAG, SETUP_TAG)
+    result.cells = [
+        c for c in result.cells if not set(c.metadata.get("tags", [])) & set(ours) and c.get("id") not in ours
+    ]
+    result.cells[:0] = [
+        _cell(result, "markdown", badge_row(repo, path), BADGES_TAG),
+        _cell(result, "code", setup_source(repo), SETUP_TAG),
+    ]
+    return result
+
+
+def relative_path(notebook: Path, repo: Repository) -> str:
+    """The notebook's path inside the repository, with forward slashes (as the badge links need it)."""
+    try:
+        return notebook.resolve().relative_to(repo.root).as_posix()
+    except ValueError:
+        raise ValueError(
+            f"{notebook} is outside the project at {repo.root}; run from the project root."
+        ) from None
+
+
+def stamp_notebooks(notebooks: list[Path], repo: Repository) -> list[Path]:
+    """Stamp badges and setup cell into each notebook, rewriting only those that change; return them."""
+    changed = []
+    for notebook in notebooks:
+        nb = nbformat.read(notebook, as_version=4)
+        new = stamped(nb, repo, relative_path(notebook, repo))
+        if nbformat.writes(new) != nbformat.writes(nb):
+            nbformat.write(new, notebook)
+            changed.append(notebook)
+    return changed
+
+
+def stamp_badges(notebooks_dir: Path = Path("notebooks"), pyproject: Path = Path("pyproject.toml")) -> int:
+    """`python -m helpers badges`: stamp every notebook in `notebooks_dir`, print what changed, return 0."""
+    from helpers.collection.runner import discover
+
+    repo = repository(pyproject)
+    notebooks = discover(notebooks_dir)
+    changed = stamp_notebooks(notebooks, repo)
+    for notebook in changed:
+        print(f"stamped {notebook}")
+    print(
+        f"{len(notebooks)} notebooks carry the badges and setup cell for {repo.url} ({len(changed)} updated)."
+    )
+    return 0

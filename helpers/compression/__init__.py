@@ -1,0 +1,1 @@
+"""Smaller: architecture, pruning, quantization and distillation for the edge (notebooks 04–08)."""

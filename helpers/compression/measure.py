@@ -1,0 +1,394 @@
+"""Measure a compressed model variant the same way everywhere (04–08) and decide the compression claims.
+
+For each variant: parameter count (and non-zeros), serialized size in bytes (`torch.save` of the state_dict into
+memory — what would ship to a device), MACs, CPU latency at batch 1 and 64 (torch.utils.benchmark through
+helpers.core.benchmark.torch_latency, thread count recorded), GPU latency at batch 1 when CUDA is present, and
+held-out accuracy as mean ± std over seeds. One row format, `VariantResult`, holds all of it.
+
+MACs come from PyTorch's own `torch.utils.flop_counter.FlopCounterMode`, which counts FLOPs of the aten
+convolution and matrix-multiply ops a forward pass dispatches; one multiply-accumulate is 2 FLOPs, so
+MACs = FLOPs / 2. Element-wise ops (BatchNorm, ReLU, softmax, add) are not counted. Layers that run opaque
+quantized kernels (e.g. `torch.ao` dynamic int8 Linear) are invisible to it; then MACs are reported as None with
+the reason, never as a too-small number. Zeros in a dense weight (unstructured pruning) still cost MACs on dense
+kernels, and they are counted.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from helpers.core.benchmark import torch_latency
+from helpers.core.claims import Claim, at_least, greater_than
+from helpers.core.environment import cuda_available
+from helpers.core.results import record
+
+MAC_COUNTER = "torch.utils.flop_counter.FlopCounterMode (MACs = counted FLOPs / 2; conv and matmul ops only)"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+@dataclass
+class VariantResult:
+    """One model variant measured: the row format shared by notebooks 04–08 (and their charts)."""
+
+    name: str
+    method: str  # baseline, architecture, pruning, quantization, distillation, combination
+    params: int
+    nonzero_params: int
+    size_bytes: int
+    macs: int | None
+    latency_ms_b1: float
+    latency_ms_b64: float
+    gpu_latency_ms_b1: float | None
+    accuracy_mean: float
+    accuracy_std: float
+    seeds: list[int]
+    per_seed_accuracy: list[float]
+    latency_iqr_ms_b1: float = 0.0
+    threads: int = 1
+    input_shape: list[int] | None = None  # (C, H, W) MACs are counted at
+    latency_resolution: int | None = None  # H = W of the timed inputs, when upsampled
+    notes: str = ""  # why a field is None, or anything a reader needs to interpret the row
+
+
+def count_params(model: nn.Module) -> tuple[int, int]:
+    """(parameters, non-zero parameters): trainable tensors plus weights packed inside torch.ao quantized layers.
+
+    For layers pruned with torch.nn.utils.prune the effective weight (weight_orig × mask) is what is counted.
+    """
+    total = nonzero = 0
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            effective = getattr(module, name.removesuffix("_orig"), param)
+            total += param.numel()
+            nonzero += int(torch.count_nonzero(_dense(effective)))
+        packed = _packed_weight(module)
+        if packed is not None:
+            total += packed.numel()
+            nonzero += int(torch.count_nonzero(packed))
+            bias = module.bias() if callable(getattr(module, "bias", None)) else None
+            if bias is not None:
+                total += bias.numel()
+                nonzero += int(torch.count_nonzero(bias))
+    return total, nonzero
+
+
+def _dense(tensor: torch.Tensor) -> torch.Tensor:
+    """A plain tensor view of a (possibly quantized or tensor-subclass) weight, for counting non-zeros."""
+    if tensor.is_quantized:
+        return tensor.int_repr()
+    if type(tensor) not in (torch.Tensor, nn.Parameter) and hasattr(tensor, "dequantize"):
+        return tensor.dequantize()
+    return tensor.detach()
+
+
+def _packed_weight(module: nn.Module) -> torch.Tensor | None:
+    """The int8 weight of a torch.ao quantized Linear/Conv (held in packed params, not in .parameters())."""
+    if not (hasattr(module, "_packed_params") and callable(getattr(module, "weight", None))):
+        return None
+    weight = module.weight()
+    return weight.int_repr() if weight.is_quantized else weight
+
+
+def serialized_size(model: Any) -> int:
+    """Bytes of `torch.save(model.state_dict())` in memory (an ExportedProgram: bytes of `torch.export.save`).
+
+    Call torch.nn.utils.prune.remove first on pruned layers: while pruning is attached the state_dict holds both
+    weight_orig and weight_mask, which is not what would ship.
+    """
+    buffer = io.BytesIO()
+    if isinstance(model, torch.export.ExportedProgram):
+        torch.export.save(model, buffer)
+    else:
+        torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def count_macs(model: nn.Module, example: torch.Tensor) -> tuple[int | None, str]:
+    """(MACs of one forward pass on `example`, note): None with the reason when some layer's compute is invisible."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    weighted = [
+        (name, m)
+        for name, m in model.named_modules()
+        if _packed_weight(m) is not None
+        or any(p.dim() >= 2 for n, p in m.named_parameters(recurse=False) if "weight" in n)
+    ]
+    blind: list[str] = []
+    counter = FlopCounterMode(display=False)
+
+    def watch(name: str, module: nn.Module):
+        before: list[int] = []
+        pre = module.register_forward_pre_hook(lambda *_: before.append(counter.get_total_flops()))
+        post = module.register_forward_hook(
+            lambda *_: blind.append(name) if counter.get_total_flops() == before.pop() else None
+        )
+        return pre, post
+
+    hooks = [h for name, m in weighted for h in watch(name, m)]
+    try:
+        with counter, torch.no_grad():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if blind:
+        shown = ", ".join(sorted({type(dict(weighted)[n]).__name__ for n in blind}))
+        return None, f"MACs not counted: {MAC_COUNTER.split(' (')[0]} cannot see inside {shown} layers"
+    flops = counter.get_total_flops()
+    if flops == 0:
+        return None, "MACs not counted: the counter saw no convolution or matrix multiply"
+    return flops // 2, ""
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    tensor = next(iter(model.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
+def cpu_latency_ms(
+    model: nn.Module, example: torch.Tensor, min_run_time: float = 0.3, threads: int | None = None
+) -> tuple[float, float]:
+    """(median, IQR) in milliseconds of model(example) on the CPU, via helpers.core.benchmark.torch_latency."""
+    timing = torch_latency(model, example, min_run_time=min_run_time, threads=threads)
+    return timing.median * 1e3, timing.iqr * 1e3
+
+
+def gpu_latency_ms(
+    model: nn.Module, example: torch.Tensor, min_run_time: float = 0.3
+) -> tuple[float | None, str]:
+    """(median ms of model(example) on the GPU, note); None with the reason when there is no GPU or it cannot run."""
+    if not cuda_available():
+        return None, "no CUDA GPU is visible"
+    try:
+        on_gpu = copy.deepcopy(model).to("cuda").eval()
+        timing = torch_latency(on_gpu, example.to("cuda"), min_run_time=min_run_time)
+    except (RuntimeError, NotImplementedError) as error:
+        return None, f"GPU latency not measured: this variant does not run on CUDA ({type(error).__name__})"
+    return timing.median * 1e3, ""
+
+
+def measure_variant(
+    name: str,
+    method: str,
+    model: nn.Module,
+    example: torch.Tensor,
+    per_seed_accuracy: Sequence[float],
+    seeds: Sequence[int],
+    latency_example: torch.Tensor | None = None,
+    batch_large: int = 64,
+    min_run_time: float = 0.3,
+    threads: int | None = None,
+    params: tuple[int, int] | None = None,
+) -> VariantResult:
+    """Measure a trained variant: size, MACs (on `example[:1]`), CPU latency at batch 1 and `batch_large`, GPU
+    latency when present, and the accuracy summary of its seeds.
+
+    `example` is a batch of real inputs (N, C, H, W); latency uses `latency_example` instead when given (e.g.
+    helpers.compression.data.latency_input at a larger resolution; its first image is batch 1, and it is repeated
+    along the batch axis for `batch_large`). `params` overrides the counted (params, nonzero) when the model hides
+    its weights (e.g. a converted PT2E graph). The model is measured on the CPU (a copy goes to the GPU).
+    """
+    if not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"Variant name {name!r} must be letters, digits, '_' or '-' (it becomes a results key)."
+        )
+    if len(per_seed_accuracy) != len(seeds) or not seeds:
+        raise ValueError(
+            f"{name}: give one accuracy per seed ({len(per_seed_accuracy)} accuracies, {len(seeds)} seeds)."
+        )
+    if _device_of(model).type != "cpu":
+        model = copy.deepcopy(model).to("cpu")
+    model.eval()
+    timed = (latency_example if latency_example is not None else example).to("cpu")
+    one = timed[:1].contiguous()
+    many = timed[torch.arange(batch_large) % len(timed)].contiguous()
+    total, nonzero = params if params is not None else count_params(model)
+    macs, macs_note = count_macs(model, example[:1].to("cpu"))
+    b1, b1_iqr = cpu_latency_ms(model, one, min_run_time, threads)
+    b64, _ = cpu_latency_ms(model, many, min_run_time, threads)
+    gpu_b1, gpu_note = gpu_latency_ms(model, one, min_run_time)
+    mean, std = _mean_std(per_seed_accuracy)
+    notes = "; ".join(n for n in (macs_note, gpu_note) if n)
+    return VariantResult(
+        name, method, int(total), int(nonzero), serialized_size(model), macs, b1, b64, gpu_b1, mean, std,
+        [int(s) for s in seeds], [float(a) for a in per_seed_accuracy], b1_iqr, threads or torch.get_num_threads(),
+        list(example.shape[1:]), int(timed.shape[-1]) if latency_example is not None else None, notes,
+    )  # fmt: skip
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    values = [float(v) for v in values]
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def record_variant(v: VariantResult) -> VariantResult:
+    """Record every field of `v` as `model.<name>.<field>` (params, size_bytes, macs, latency_ms_b1, accuracy_*…)."""
+    for key, value in asdict(v).items():
+        if key != "name":
+            record(f"model.{v.name}.{key}", value)
+    return v
+
+
+def variants_frame(variants: Sequence[VariantResult]):
+    """The variants as a pandas DataFrame indexed by name, one row each, in the VariantResult field order."""
+    import pandas as pd
+
+    return pd.DataFrame([asdict(v) for v in variants]).set_index("name")
+
+
+def variants_from_results(results: dict[str, Any]) -> list[VariantResult]:
+    """Rebuild VariantResults from a results dict recorded with `record_variant` (e.g. a loaded results.json)."""
+    names = dict.fromkeys(
+        k.split(".")[1] for k in results if k.startswith("model.") and k.endswith(".params")
+    )
+    known = [f.name for f in fields(VariantResult) if f.name != "name"]
+    return [
+        VariantResult(
+            name, **{k: results[f"model.{name}.{k}"] for k in known if f"model.{name}.{k}" in results}
+        )
+        for name in names
+    ]
+
+
+# --- claims ---------------------------------------------------------------------------------------------------
+
+SOURCE = (
+    "Nick Pentreath (IBM), 'Scaling up Deep Learning by Scaling Down', Spark + AI Summit, as summarised in "
+    "'My week in AI: Part 6'"
+)
+QUOTE_EFFICIENCY = "Each of the four techniques leads to significant efficiency improvements"
+QUOTE_ACCURACY = (
+    "Architecture improvement and model distillation typically cause a decrease in accuracy, whereas model "
+    "pruning and quantization can often cause an increase in accuracy."
+)
+SIGNIFICANT_RATIO = 2.0  # "significant": at least 2× smaller (serialized bytes) or 2× faster (CPU, batch 64)
+PARTLY_RATIO = 1.25  # partly: a real but modest gain of at least 1.25×
+EFFICIENCY_RULE_TEXT = (
+    f"significant = the better of size ratio and CPU batch-64 latency ratio (reference / variant) is ≥ "
+    f"{SIGNIFICANT_RATIO:g}× (partly ≥ {PARTLY_RATIO:g}×)"
+)
+ACCURACY_RULE_TEXT = (
+    "an accuracy change counts only when the difference of the seed means exceeds its standard error "
+    "(Welch: √(s₁²/n₁ + s₂²/n₂)); measured = |difference in the claimed direction| − standard error, reproduced "
+    "when > 0; needs ≥ 2 seeds on each side"
+)
+
+
+def _efficiency_claim(cid: str, notebook: str, method: str) -> Claim:
+    return Claim(
+        cid, notebook, SOURCE, f"{method} gives a significant efficiency improvement ('{QUOTE_EFFICIENCY}')",
+        f"significant (≥ {SIGNIFICANT_RATIO:g}× smaller or faster)", "× (reference / variant)",
+        at_least(SIGNIFICANT_RATIO, partly=PARTLY_RATIO),
+    )  # fmt: skip
+
+
+def _accuracy_claim(cid: str, notebook: str, statement: str) -> Claim:
+    return Claim(cid, notebook, SOURCE, statement, "accuracy change in the claimed direction",
+                 "accuracy (difference − SE)", greater_than(0))  # fmt: skip
+
+
+ARCHITECTURE_EFFICIENCY = _efficiency_claim(
+    "compression.architecture.efficiency", "04_compression_architecture", "Architecture improvement"
+)
+ARCHITECTURE_ACCURACY = _accuracy_claim(
+    "compression.architecture.accuracy_decrease", "04_compression_architecture",
+    "Architecture improvement (depthwise-separable blocks) typically decreases accuracy",
+)  # fmt: skip
+PRUNING_EFFICIENCY = _efficiency_claim("compression.pruning.efficiency", "05_compression_pruning", "Pruning")
+PRUNING_ACCURACY = _accuracy_claim(
+    "compression.pruning.accuracy_increase",
+    "05_compression_pruning",
+    "Model pruning can often increase accuracy",
+)
+QUANTIZATION_EFFICIENCY = _efficiency_claim(
+    "compression.quantization.efficiency", "06_compression_quantization", "Quantization"
+)
+QUANTIZATION_ACCURACY = _accuracy_claim(
+    "compression.quantization.accuracy_increase", "06_compression_quantization",
+    "Quantization can often increase accuracy",
+)  # fmt: skip
+DISTILLATION_EFFICIENCY = _efficiency_claim(
+    "compression.distillation.efficiency", "07_compression_distillation", "Distillation (teacher → student)"
+)
+DISTILLATION_ACCURACY_VS_TEACHER = _accuracy_claim(
+    "compression.distillation.accuracy_decrease_vs_teacher", "07_compression_distillation",
+    "Model distillation typically decreases accuracy (distilled student vs teacher)",
+)  # fmt: skip
+DISTILLATION_BEATS_STUDENT = _accuracy_claim(
+    "compression.distillation.beats_student_alone", "07_compression_distillation",
+    "A distilled student is more accurate than the same student trained alone (the point of distillation)",
+)  # fmt: skip
+
+
+def efficiency_ratios(reference: VariantResult, variant: VariantResult) -> dict[str, float | None]:
+    """reference / variant for size, MACs, CPU latency at batch 1 and 64, and GPU latency (None when missing)."""
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b not in (None, 0) else None
+
+    return {
+        "size": ratio(reference.size_bytes, variant.size_bytes),
+        "macs": ratio(reference.macs, variant.macs),
+        "latency_b1": ratio(reference.latency_ms_b1, variant.latency_ms_b1),
+        "latency_b64": ratio(reference.latency_ms_b64, variant.latency_ms_b64),
+        "gpu_latency_b1": ratio(reference.gpu_latency_ms_b1, variant.gpu_latency_ms_b1),
+    }
+
+
+def efficiency_gain(reference: VariantResult, variant: VariantResult) -> float:
+    """The measured quantity of the efficiency claims: max(size ratio, CPU batch-64 latency ratio)."""
+    ratios = efficiency_ratios(reference, variant)
+    return max(ratios["size"], ratios["latency_b64"])
+
+
+def accuracy_gain_beyond_se(
+    candidate: Sequence[float], reference: Sequence[float]
+) -> tuple[float | None, str]:
+    """(mean(candidate) − mean(reference) − SE, note): > 0 means candidate is better beyond its standard error.
+
+    For a *decrease* claim pass the arguments the other way round. None (with the reason) with < 2 seeds a side.
+    """
+    if len(candidate) < 2 or len(reference) < 2:
+        return None, "one seed gives no standard error; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
+    (m_c, s_c), (m_r, s_r) = _mean_std(candidate), _mean_std(reference)
+    se = math.sqrt(s_c**2 / len(candidate) + s_r**2 / len(reference))
+    diff = m_c - m_r
+    return diff - se, f"difference of means {diff:+.4f}, standard error {se:.4f}"
+
+
+def plot_variants(variants: Sequence[VariantResult], title: str = ""):
+    """Figure: accuracy (mean ± std over seeds) against serialized size, and CPU latency at batch 1 and 64."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for v in variants:
+        left.errorbar(
+            v.size_bytes / 1024, v.accuracy_mean, yerr=v.accuracy_std, fmt="o", capsize=4, label=v.name
+        )
+    left.set(xscale="log", xlabel="serialized size (KiB, log scale)", ylabel="test accuracy (mean ± std)")
+    left.xaxis.set_major_formatter(ScalarFormatter())
+    left.legend(fontsize="small")
+    names = [v.name for v in variants]
+    positions = range(len(variants))
+    right.bar([i - 0.2 for i in positions], [v.latency_ms_b1 for v in variants], 0.4, label="batch 1")
+    right.bar([i + 0.2 for i in positions], [v.latency_ms_b64 for v in variants], 0.4, label="batch 64")
+    right.set(yscale="log", ylabel="CPU latency (ms, median, log scale)", xticks=list(positions))
+    right.set_xticklabels(names, rotation=20, ha="right")
+    right.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,165 @@
+"""The claims ledger: published claims with a declared rule that turns a measurement into a verdict."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from helpers.core.results import notebook_stem, output_dir, to_jsonable, write_json_atomic
+
+REPRODUCED = "reproduced"
+PARTLY = "partly reproduced"
+NOT_REPRODUCED = "not reproduced"
+NOT_MEASURABLE = "not measurable here"
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE)
+
+_COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
+    "at_least": (operator.ge, "≥"),
+    "greater_than": (operator.gt, ">"),
+    "at_most": (operator.le, "≤"),
+    "less_than": (operator.lt, "<"),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a measured number becomes a verdict: a comparison with `target`, optionally a looser `partly` bound."""
+
+    kind: str
+    target: float
+    partly: float | None = None
+    rel_tol: float = 0.0
+    abs_tol: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in (*_COMPARISONS, "within"):
+            raise ValueError(
+                f"Unknown rule kind {self.kind!r}; use at_least, greater_than, at_most, less_than or within."
+            )
+
+    def _passes(self, measured: float, bound: float) -> bool:
+        if self.kind == "within":
+            return abs(measured - self.target) <= max(self.abs_tol, bound * abs(self.target))
+        compare, _ = _COMPARISONS[self.kind]
+        return compare(measured, bound)
+
+    def describe(self) -> str:
+        """The rule in words, e.g. 'measured ≥ 12 (partly ≥ 5)'."""
+        if self.kind == "within":
+            text = f"measured within {self.rel_tol:.0%} (or {self.abs_tol:g}) of {self.target:g}"
+            return text + (f" (partly within {self.partly:.0%})" if self.partly is not None else "")
+        symbol = _COMPARISONS[self.kind][1]
+        text = f"measured {symbol} {self.target:g}"
+        return text + (f" (partly {symbol} {self.partly:g})" if self.partly is not None else "")
+
+    def verdict(self, measured: float) -> str:
+        """The verdict this rule gives for a measured number."""
+        strict = self.rel_tol if self.kind == "within" else self.target
+        if self._passes(float(measured), strict):
+            return REPRODUCED
+        if self.partly is not None and self._passes(float(measured), self.partly):
+            return PARTLY
+        return NOT_REPRODUCED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as a plain dict (stored in claims.json)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rule:
+        """Rebuild a rule stored by `to_dict`."""
+        return cls(**data)
+
+
+def at_least(target: float, partly: float | None = None) -> Rule:
+    """Reproduced when measured ≥ target; partly when measured ≥ partly."""
+    return Rule("at_least", target, partly)
+
+
+def greater_than(target: float, partly: float | None = None) -> Rule:
+    """Reproduced when measured > target; partly when measured > partly."""
+    return Rule("greater_than", target, partly)
+
+
+def at_most(target: float, partly: float | None = None) -> Rule:
+    """Reproduced when measured ≤ target; partly when measured ≤ partly."""
+    return Rule("at_most", target, partly)
+
+
+def less_than(target: float, partly: float | None = None) -> Rule:
+    """Reproduced when measured < target; partly when measured < partly."""
+    return Rule("less_than", target, partly)
+
+
+def within(target: float, rel_tol: float, abs_tol: float = 0.0, partly: float | None = None) -> Rule:
+    """Reproduced when |measured − target| ≤ max(abs_tol, rel_tol·|target|); partly with relative tolerance `partly`."""
+    return Rule("within", target, partly, rel_tol, abs_tol)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A published claim, declared with its rule before anything is measured."""
+
+    id: str
+    notebook: str
+    source: str
+    statement: str
+    published: float | str
+    unit: str
+    rule: Rule
+
+    def assess(
+        self, measured: float | None, missing_reason: str | None = None, note: str = ""
+    ) -> dict[str, Any]:
+        """Compute the verdict from `measured` (or 'not measurable here' with a reason) and add it to the ledger."""
+        if measured is None:
+            if not missing_reason:
+                raise ValueError(f"Claim {self.id!r} has no measurement; pass missing_reason saying why.")
+            verdict, reason = NOT_MEASURABLE, missing_reason
+        else:
+            verdict = self.rule.verdict(measured)
+            reason = f"{self.rule.describe()}; measured {float(measured):.4g} {self.unit}".rstrip()
+        entry = {
+            "id": self.id,
+            "notebook": self.notebook,
+            "source": self.source,
+            "statement": self.statement,
+            "published": self.published,
+            "measured": measured,
+            "unit": self.unit,
+            "verdict": verdict,
+            "reason": f"{reason}. {note}".strip() if note else reason,
+            "rule": self.rule.to_dict(),
+        }
+        entry = to_jsonable(entry)
+        _ledger[self.id] = entry
+        out = output_dir()
+        if out is not None:
+            write_json_atomic(out / f"{notebook_stem()}.claims.json", list(_ledger.values()))
+        return entry
+
+
+_ledger: dict[str, dict[str, Any]] = {}
+
+
+def assessed() -> list[dict[str, Any]]:
+    """Every claim assessed so far in this process, in order."""
+    return list(_ledger.values())
+
+
+def verdict_is_consistent(entry: dict[str, Any]) -> bool:
+    """True when a stored claim's verdict is the one its rule gives for its stored measurement."""
+    if entry["measured"] is None:
+        return entry["verdict"] == NOT_MEASURABLE and bool(entry["reason"])
+    return Rule.from_dict(entry["rule"]).verdict(entry["measured"]) == entry["verdict"]
+
+
+def claims_table(entries: list[dict[str, Any]] | None = None):
+    """The assessed claims as a pandas DataFrame: published beside measured beside verdict."""
+    import pandas as pd
+
+    rows = entries if entries is not None else assessed()
+    columns = ["id", "statement", "published", "measured", "unit", "verdict", "reason"]
+    return pd.DataFrame([{c: r[c] for c in columns} for r in rows], columns=columns)

@@ -1,0 +1,1 @@
+"""Data sets shared by several topics (the synthetic airline flights of notebooks 01–03)."""

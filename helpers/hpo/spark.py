@@ -1,0 +1,66 @@
+"""A Spark session for Hyperopt's SparkTrials: `local[*]` by default or any master URL; or one sentence on why not."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from helpers.core.params import require
+
+OFF = "off"
+_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
+
+
+def validate_master(master: str) -> None:
+    """Check a Spark master URL (local[*], local[N], spark://host:port, yarn, k8s://…) or 'off'."""
+    require(
+        master == OFF or bool(_MASTER.match(master)),
+        f"spark_master={master!r} is not a Spark master URL; use 'local[*]', 'local[4]', 'spark://host:7077', "
+        f"'yarn', 'k8s://…', or '{OFF}' to run Hyperopt's trials sequentially.",
+    )
+
+
+def java_executable() -> str | None:
+    """The `java` that Spark would start: $JAVA_HOME/bin/java, else the first on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def unavailable_reason(master: str) -> str | None:
+    """Why SparkTrials cannot run here (one sentence), or None when Spark can be started."""
+    if master == OFF:
+        return "Spark is switched off (spark_master='off'), so Hyperopt runs its trials one after another."
+    if importlib.util.find_spec("pyspark") is None:
+        return ("PySpark is not installed, so Hyperopt runs its trials one after another; "
+                "`pip install pyspark` to run them on Spark.")  # fmt: skip
+    if java_executable() is None:
+        return ("Java is not installed (no JAVA_HOME and no `java` on PATH), so Hyperopt runs its trials one after "
+                "another; install a JDK 17 or 21 to run them on Spark.")  # fmt: skip
+    return None
+
+
+def start_session(master: str = "local[*]", app_name: str = "hyperparameter-search") -> Any:
+    """Start (or reuse) a SparkSession on `master`, quiet, with this Python for local workers."""
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.log.level", "ERROR")
+    )
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers need this venv's packages
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+        return builder.getOrCreate()

@@ -1,0 +1,214 @@
+"""MLflow tracking for sweeps: a local SQLite store by default, a parent run per sweep, a nested run per trial,
+and the best model logged and registered. Every run carries the notebook session's id, so reruns append."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from helpers.hpo.search import Objective, Sweep, TrialResult
+
+SESSION_TAG = "fsl.session"
+ROLE_TAG = "fsl.role"  # "sweep", "trial" or "best_model"
+STRATEGY_TAG = "fsl.strategy"
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def resolve_tracking_uri(explicit: str | None, store_dir: Path) -> str:
+    """The `explicit` URI if given, else $MLFLOW_TRACKING_URI, else a SQLite file `<store_dir>/mlflow.db`."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get("MLFLOW_TRACKING_URI")
+    if from_env:
+        return from_env
+    return f"sqlite:///{(Path(store_dir) / 'mlflow.db').resolve()}"
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI, None for any other store."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def ui_command(uri: str) -> str:
+    """The shell command that opens the MLflow UI on this store."""
+    return f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+class Tracker:
+    """One experiment in one store: creates it on first use, reuses it afterwards, tags runs with a session id."""
+
+    def __init__(
+        self, uri: str, experiment: str, backend: str, hardware: str, session: str | None = None
+    ) -> None:
+        from mlflow import MlflowClient
+
+        database = sqlite_file(uri)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        self.uri = uri
+        self.client = MlflowClient(uri)
+        self.backend = backend
+        self.hardware = hardware
+        self.session = session or uuid.uuid4().hex
+        self.experiment_id = self._experiment(experiment, database)
+
+    def _experiment(self, name: str, database: Path | None) -> str:
+        from mlflow.exceptions import MlflowException
+
+        found = self.client.get_experiment_by_name(name)
+        if found is None:
+            location = (database.parent / "mlartifacts").resolve().as_uri() if database is not None else None
+            try:
+                return self.client.create_experiment(name, artifact_location=location)
+            except MlflowException:  # created meanwhile by a concurrent run
+                found = self.client.get_experiment_by_name(name)
+        if found.lifecycle_stage != "active":
+            raise ValueError(f"Experiment {name!r} is deleted in {self.uri}; restore it with `mlflow experiments "
+                             "restore` or pass another experiment name.")  # fmt: skip
+        return found.experiment_id
+
+    @contextmanager
+    def _fluent(self) -> Iterator[None]:
+        """Point MLflow's fluent API at this store, then restore the previous URI (set_tracking_uri also sets
+        $MLFLOW_TRACKING_URI, which child processes would inherit)."""
+        import mlflow
+
+        previous = os.environ.get("MLFLOW_TRACKING_URI")
+        mlflow.set_tracking_uri(self.uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+    def _tags(self, role: str, strategy: str, parent: str | None = None) -> dict[str, str]:
+        tags = {SESSION_TAG: self.session, ROLE_TAG: role, STRATEGY_TAG: strategy,
+                "fsl.backend": self.backend, "fsl.hardware": self.hardware}  # fmt: skip
+        if parent is not None:
+            tags[PARENT_TAG] = parent
+        return tags
+
+    @contextmanager
+    def sweep_run(self, strategy: str, budget: int, **params: Any) -> Iterator[str]:
+        """A parent run for one strategy's sweep; FAILED if the sweep raises or is interrupted."""
+        run = self.client.create_run(
+            self.experiment_id, tags=self._tags("sweep", strategy), run_name=strategy
+        )
+        run_id = run.info.run_id
+        self._log(run_id, params={"strategy": strategy, "budget": budget, **params})
+        try:
+            yield run_id
+        except BaseException:
+            self.client.set_terminated(run_id, "FAILED")
+            raise
+        self.client.set_terminated(run_id, "FINISHED")
+
+    def log_sweep_metrics(self, run_id: str, sweep: Sweep) -> None:
+        """Best accuracy, evaluations, failures and wall time of a sweep on its parent run."""
+        best = sweep.best
+        metrics = {"evaluations": sweep.evaluations, "failed": sweep.failed, "wall_s": sweep.wall_s,
+                   "spark_trials": sweep.spark_trials}  # fmt: skip
+        if best is not None:
+            metrics["best_accuracy"] = best.accuracy
+        self._log(run_id, metrics=metrics)
+
+    def _log(self, run_id: str, params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
+             tags: dict[str, str] | None = None, at: float | None = None) -> None:  # fmt: skip
+        from mlflow.entities import Metric, Param, RunTag
+
+        stamp = _ms(at if at is not None else time.time())
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), stamp, 0) for k, v in (metrics or {}).items()],
+            params=[Param(k, str(v)) for k, v in (params or {}).items()],
+            tags=[RunTag(k, v) for k, v in (tags or {}).items()],
+        )
+
+    def _finish(self, run_id: str, result: TrialResult) -> None:
+        metrics = {"duration_s": result.duration_s}
+        if result.ok:
+            metrics["accuracy"] = result.accuracy
+        self._log(
+            run_id, metrics=metrics, tags={"fsl.error": result.error} if result.error else None, at=result.end
+        )
+        self.client.set_terminated(run_id, "FINISHED" if result.ok else "FAILED", end_time=_ms(result.end))
+
+    def run_trial(
+        self, parent: str, name: str, objective: Objective, params: dict[str, Any], strategy: str
+    ) -> TrialResult:
+        """Open a nested run, evaluate, close it FINISHED or FAILED; an interrupt marks it FAILED and propagates."""
+        run = self.client.create_run(
+            self.experiment_id, tags=self._tags("trial", strategy, parent), run_name=name
+        )
+        run_id = run.info.run_id
+        self._log(run_id, params=params)
+        try:
+            result = objective(params, strategy)
+        except BaseException:
+            self.client.set_terminated(run_id, "FAILED")
+            raise
+        self._finish(run_id, result)
+        return result
+
+    def record_trial(self, parent: str, name: str, result: TrialResult) -> str:
+        """Write a trial that ran elsewhere (a Spark worker) as a nested run with its own start and end times."""
+        tags = self._tags("trial", result.strategy, parent)
+        run = self.client.create_run(
+            self.experiment_id, start_time=_ms(result.start), tags=tags, run_name=name
+        )
+        self._log(run.info.run_id, params=result.params, at=result.start)
+        self._finish(run.info.run_id, result)
+        return run.info.run_id
+
+    def log_best_model(
+        self, model: Any, sample: Any, result: TrialResult, accuracy: float, registered_name: str
+    ) -> Any:
+        """Log the refitted best model in its own run and register it; returns the new ModelVersion."""
+        import mlflow
+        from mlflow.models import infer_signature
+
+        from helpers.core.backend import Backend
+
+        sample = Backend.to_pandas(sample)
+        predictions = Backend.to_numpy(model.predict(sample))
+        tags = self._tags("best_model", result.strategy)
+        with (
+            self._fluent(),
+            mlflow.start_run(experiment_id=self.experiment_id, run_name="best-model", tags=tags),
+        ):
+            mlflow.log_params(result.params)
+            mlflow.log_metrics({"accuracy": accuracy, "sweep_accuracy": result.accuracy})
+            info = mlflow.sklearn.log_model(
+                model, name="model", registered_model_name=registered_name,
+                signature=infer_signature(sample, predictions),
+                serialization_format="cloudpickle", pip_requirements=_requirements(self.backend),
+            )  # fmt: skip
+        return self.client.get_model_version(registered_name, str(info.registered_model_version))
+
+    def runs(self, session_only: bool = False) -> pd.DataFrame:
+        """Runs of the experiment found with `mlflow.search_runs` (only this session's when asked)."""
+        import mlflow
+
+        where = f"tags.`{SESSION_TAG}` = '{self.session}'" if session_only else ""
+        with self._fluent():
+            return mlflow.search_runs(experiment_ids=[self.experiment_id], filter_string=where)
+
+
+def _requirements(backend: str) -> list[str]:
+    """Pinned pip requirements of the logged model (given explicitly: MLflow's inference is slow)."""
+    from helpers.core.environment import library_versions
+
+    names = ("scikit-learn",) if backend == "cpu" else ("cuml-cu12", "cuml-cu13", "cudf-cu12", "cudf-cu13")
+    return [f"{name}=={version}" for name, version in library_versions(("mlflow", *names)).items() if version]

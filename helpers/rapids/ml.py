@@ -1,0 +1,245 @@
+"""The same estimators through scikit-learn and cuML on the same airline data: fit/predict times and quality."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.core.backend import Backend
+from helpers.core.benchmark import Timing, measure
+from helpers.core.claims import Claim, at_least
+from helpers.datasets.airline import FEATURES, TARGET
+from helpers.rapids.etl import ROOT
+
+NOTEBOOK = "02_rapids_machine_learning"
+
+RF_HOUR_TO_MINUTES = Claim(
+    id="cuml-rf-hour-to-5-minutes",
+    notebook=NOTEBOOK,
+    source="My Week in AI, part 6 (reporting J. Zedlewski, NVIDIA, Spark + AI Summit 2020)",
+    statement="Models that took an hour to train in scikit-learn were trained in less than 5 minutes with cuML "
+    "(random forest fit, sklearn time / cuML time)",
+    published=12.0,
+    unit="x",
+    rule=at_least(12.0, partly=4.0),
+)
+CUML_DOCS_10_TO_50 = Claim(
+    id="cuml-docs-10-50x",
+    notebook=NOTEBOOK,
+    source="cuML documentation, docs.rapids.ai/api/cuml (start page)",
+    statement="cuML delivers on average 10-50x faster performance than CPU-based alternatives for realistic "
+    "workloads (geometric mean of fit speedups over the estimators here)",
+    published="10-50",
+    unit="x",
+    rule=at_least(10.0, partly=5.0),
+)
+CUML_ACCEL_MEDIAN = Claim(
+    id="cuml-accel-median-5.8x",
+    notebook=NOTEBOOK,
+    source="cuml.accel benchmarks page, docs.nvidia.com/cuml (measured on an RTX Pro 6000)",
+    statement="Zero-code-change cuml.accel gives an approximately 5.8x median training speedup "
+    "(median fit speedup of unchanged scikit-learn code under python -m cuml.accel)",
+    published=5.8,
+    unit="x",
+    rule=at_least(5.8, partly=2.0),
+)
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """One estimator of the comparison: its class on the backend, shared parameters and how quality is scored."""
+
+    name: str
+    cls: str
+    params: dict[str, Any]
+    metric: str  # accuracy, inertia_per_row or explained_variance
+    scaled: bool  # fit on standardised features
+    subsample: (
+        bool  # fit on the first `slow_rows` training rows and score on the first `query_rows` test rows
+    )
+    tolerance: float  # |cpu score − gpu score| allowed (relative for inertia)
+
+
+SPECS: dict[str, EstimatorSpec] = {
+    spec.name: spec
+    for spec in (
+        EstimatorSpec("random_forest", "RandomForestClassifier", {"n_estimators": 50, "max_depth": 12}, "accuracy", False, True, 0.02),
+        EstimatorSpec("logistic_regression", "LogisticRegression", {"max_iter": 300}, "accuracy", True, False, 0.01),
+        EstimatorSpec("kmeans", "KMeans", {"n_clusters": 8, "n_init": 1}, "inertia_per_row", True, False, 0.05),
+        EstimatorSpec("knn", "KNeighborsClassifier", {"n_neighbors": 5}, "accuracy", True, True, 0.02),
+        EstimatorSpec("pca", "PCA", {"n_components": 5}, "explained_variance", True, False, 0.01),
+        EstimatorSpec("umap", "UMAP", {"n_components": 2}, "none", True, True, 0.0),
+    )
+}  # fmt: skip
+_SEEDED = {"RandomForestClassifier", "KMeans", "PCA", "UMAP"}
+_PARALLEL = {"RandomForestClassifier", "KNeighborsClassifier"}
+
+
+@dataclass
+class MLData:
+    """Train/test arrays (float32 features, int32 labels), raw and standardised, split once on the host."""
+
+    x_train: np.ndarray
+    x_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    slow_rows: int
+    query_rows: int
+
+    @property
+    def xs_train(self) -> np.ndarray:
+        """Training features standardised with the training mean and spread."""
+        return ((self.x_train - self._mean) / self._std).astype(np.float32)
+
+    @property
+    def xs_test(self) -> np.ndarray:
+        """Test features standardised with the training mean and spread."""
+        return ((self.x_test - self._mean) / self._std).astype(np.float32)
+
+    @property
+    def _mean(self) -> np.ndarray:
+        return self.x_train.mean(axis=0)
+
+    @property
+    def _std(self) -> np.ndarray:
+        return self.x_train.std(axis=0) + 1e-6
+
+
+def load_ml_data(
+    path: Path, n_rows: int, test_rows: int, slow_rows: int, query_rows: int, seed: int
+) -> MLData:
+    """Up to `n_rows` training and `test_rows` test rows of the airline file at `path`, shuffled with `seed`."""
+    frame = (
+        pd.read_parquet(path, columns=[*FEATURES, TARGET]) if path.suffix == ".parquet" else pd.read_csv(path)
+    )
+    take = min(len(frame), n_rows + test_rows)
+    order = np.random.default_rng(seed).permutation(len(frame))[:take]
+    x = frame[FEATURES].to_numpy(dtype=np.float32)[order]
+    y = frame[TARGET].to_numpy(dtype=np.int32)[order]
+    n_test = min(test_rows, take // 5)
+    return MLData(
+        x[n_test:], x[:n_test], y[n_test:], y[:n_test], min(slow_rows, take - n_test), min(query_rows, n_test)
+    )
+
+
+def available_specs(backends: list[Backend]) -> tuple[list[EstimatorSpec], dict[str, str]]:
+    """The estimators every backend provides, and for the others why they are left out."""
+    keep, skipped = [], {}
+    for spec in SPECS.values():
+        missing = [b.name for b in backends if getattr(b, spec.cls) is None]
+        if missing:
+            skipped[spec.name] = (
+                f"{spec.cls} is not installed for the {', '.join(missing)} backend (umap-learn)"
+            )
+        else:
+            keep.append(spec)
+    return keep, skipped
+
+
+def make_estimator(backend: Backend, spec: EstimatorSpec, seed: int) -> Any:
+    """The spec's estimator on `backend`, with the same hyperparameters on both stacks."""
+    params = dict(spec.params)
+    if spec.cls in _SEEDED:
+        params["random_state"] = seed
+    if backend.name == "cpu" and spec.cls in _PARALLEL:
+        params["n_jobs"] = -1
+    return getattr(backend, spec.cls)(**params)
+
+
+def _arrays(backend: Backend, data: MLData, spec: EstimatorSpec) -> tuple[Any, Any, Any, Any]:
+    x_train, x_test = (data.xs_train, data.xs_test) if spec.scaled else (data.x_train, data.x_test)
+    y_train, y_test = data.y_train, data.y_test
+    if spec.subsample:
+        x_train, y_train = x_train[: data.slow_rows], y_train[: data.slow_rows]
+        x_test, y_test = x_test[: data.query_rows], y_test[: data.query_rows]
+    if backend.name == "gpu":
+        import cupy
+
+        return cupy.asarray(x_train), cupy.asarray(x_test), cupy.asarray(y_train), y_test
+    return x_train, x_test, y_train, y_test
+
+
+def score(
+    backend: Backend, spec: EstimatorSpec, model: Any, x_train: Any, x_test: Any, y_test: np.ndarray
+) -> float | None:
+    """The spec's quality number: test accuracy, inertia per training row, or explained variance ratio."""
+    if spec.metric == "accuracy":
+        return float(np.mean(backend.to_numpy(model.predict(x_test)) == y_test))
+    if spec.metric == "inertia_per_row":
+        return float(model.inertia_) / len(x_train)
+    if spec.metric == "explained_variance":
+        return float(np.sum(backend.to_numpy(model.explained_variance_ratio_)))
+    return None
+
+
+def benchmark_estimator(
+    backend: Backend, spec: EstimatorSpec, data: MLData, seed: int, warmup: int, repeats: int
+) -> dict[str, Any]:
+    """Fit (and predict, for classifiers) `warmup` + `repeats` times; median times, spreads, rows and score."""
+    x_train, x_test, y_train, y_test = _arrays(backend, data, spec)
+    model = make_estimator(backend, spec, seed)
+    fit_args = (x_train, y_train) if spec.metric == "accuracy" else (x_train,)
+    fit = measure(lambda: model.fit(*fit_args), warmup=warmup, repeats=repeats)
+    predict: Timing | None = None
+    if spec.metric == "accuracy":
+        predict = measure(lambda: model.predict(x_test), warmup=warmup, repeats=repeats)
+    return {
+        "fit": fit,
+        "predict": predict,
+        "score": score(backend, spec, model, x_train, x_test, y_test),
+        "train_rows": int(len(x_train)),
+    }
+
+
+def scores_agree(spec: EstimatorSpec, cpu_score: float | None, gpu_score: float | None) -> bool | None:
+    """Whether the two stacks' quality numbers are within the spec's tolerance (None when one is missing)."""
+    if cpu_score is None or gpu_score is None:
+        return None
+    if spec.metric == "inertia_per_row":
+        return abs(gpu_score - cpu_score) <= spec.tolerance * abs(cpu_score)
+    return abs(gpu_score - cpu_score) <= spec.tolerance
+
+
+def geometric_mean(values: list[float]) -> float | None:
+    """Geometric mean of positive numbers (None for an empty list)."""
+    return float(np.exp(np.mean(np.log(values)))) if values else None
+
+
+def run_accel(
+    data: MLData,
+    out_dir: Path,
+    specs: list[str],
+    seed: int,
+    accelerator: str | None,
+    warmup: int,
+    repeats: int,
+    timeout_s: float = 3600,
+) -> dict[str, Any]:
+    """Run the scikit-learn fits in a fresh process, under `python -m cuml.accel` when `accelerator` is
+    'cuml.accel' (it must be installed before scikit-learn is imported), and return its report."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays, report = out_dir / "ml_data.npz", out_dir / "accel.json"
+    np.savez(arrays, x_train=data.x_train, x_test=data.x_test, y_train=data.y_train, y_test=data.y_test)
+    launcher = [sys.executable] + (["-m", accelerator] if accelerator else [])
+    args = {"arrays": str(arrays), "report": str(report), "specs": specs, "seed": seed, "slow_rows": data.slow_rows,
+            "query_rows": data.query_rows, "warmup": warmup, "repeats": repeats}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("FSL_OUT_DIR", None)
+    script = str(Path(__file__).with_name("ml_zero_code.py"))
+    done = subprocess.run(
+        [*launcher, script, json.dumps(args)], capture_output=True, text=True, timeout=timeout_s, env=env
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(launcher)} ml_zero_code.py failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(report.read_text())
