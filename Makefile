@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
-## Execute every notebook headless and write reports/latest/report.{md,html} and claims.json.
+## Execute every notebook headless and write reports/latest/report.{md,html} and claims.json; then compare the
+## verdicts with the committed reference runs (docs/results/) and say how to contribute this run.
 run: $(STAMP)
-	$(PY) -m helpers run --profile $(PROFILE)
+	$(PY) -m helpers run --profile $(PROFILE); code=$$?; $(PY) -m helpers compare --references reports/latest; exit $$code
 
 ## Lint, unit tests, every notebook under papermill (smoke profile), nbval over the committed notebooks.
 test: $(STAMP) lint
@@ -31,11 +32,14 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-## Re-execute the committed notebooks in place (cpu profile), re-stamp their badges, refresh the README's claims.
+## Re-execute the committed notebooks in place (cpu profile), re-stamp their badges, refresh the README's claims,
+## publish the run as this machine's reference in docs/results/ and refresh the README's results across machines.
 notebooks: $(STAMP)
 	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
 	$(PY) -m helpers badges
 	$(PY) -m helpers readme --run reports/notebooks
+	$(PY) -m helpers publish reports/notebooks
+	$(PY) -m helpers compare docs/results/* --readme README.md
 
 ## On a CUDA machine: PyTorch notebooks (00, 04–10) with the gpu profile, then the gpu-marked tests.
 gpu-check: $(STAMP)

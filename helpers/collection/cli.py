@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from helpers.collection.cloud import stamp_badges
+from helpers.collection.compare import compare_command, publish
 from helpers.collection.report import update_readme
 from helpers.collection.runner import DEFAULT_TIMEOUT_S, clean_metadata, run_collection
 
@@ -36,12 +37,37 @@ def main(argv: list[str] | None = None) -> int:
     readme.add_argument("--run", type=Path, default=Path("reports/notebooks"), help="run folder to read")
     badges = commands.add_parser("badges", help="stamp the badge row and setup cell into notebooks")
     badges.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
+    compare = commands.add_parser(
+        "compare", help="finished runs side by side, claim by claim: comparison.md and comparison.html"
+    )
+    compare.add_argument("runs", nargs="*", type=Path, help="run folders, e.g. reports/latest docs/results/*")
+    compare.add_argument("--out", type=Path, default=Path("reports/comparison"), help="output folder")
+    compare.add_argument(
+        "--readme",
+        type=Path,
+        help="instead, refresh this README's results section (default runs: docs/results/*)",
+    )
+    compare.add_argument(
+        "--references",
+        action="store_true",
+        help="print how the one run given differs from the committed references",
+    )
+    publish_cmd = commands.add_parser("publish", help="copy a finished run into docs/results/<machine>/")
+    publish_cmd.add_argument("run", type=Path, help="finished run folder, e.g. reports/latest")
+    publish_cmd.add_argument(
+        "--name", help="machine name for the folder (default: from the hardware, e.g. cpu-2core)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "badges":
             return stamp_badges(args.notebooks)
         if args.command == "readme":
             update_readme(Path("README.md"), args.run)
+            return 0
+        if args.command == "compare":
+            return compare_command(args.runs, args.out, args.readme, args.references)
+        if args.command == "publish":
+            print(f"Published {publish(args.run, name=args.name)}")
             return 0
         if args.command == "clean":
             for path in args.paths:

@@ -9,6 +9,7 @@ from typing import Any
 
 import markdown
 
+from helpers.collection.provenance import run_metadata
 from helpers.core.environment import environment_report, summary_lines
 from helpers.core.results import write_json_atomic
 
@@ -62,7 +63,8 @@ def write_report(out_dir: Path, profile: str, runs: list[dict[str, Any]]) -> Non
     finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     write_json_atomic(
         out_dir / "run.json",
-        {"finished": finished, "profile": profile, "environment": env, "notebooks": runs},
+        {"finished": finished, "profile": profile, "environment": env, "notebooks": runs}
+        | run_metadata(out_dir, stems, env),
     )
     ok = sum(r["status"] == "ok" for r in runs)
     notebook_rows = ["| Notebook | Status | Time | Results | Figures |", "|---|---|---|---|---|"]
