@@ -9,6 +9,7 @@ compression and ALBERT). FSL_BROWSER_NOTEBOOKS='glob' picks others, e.g. '*' for
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -159,19 +160,26 @@ def lab(tmp_path_factory):
         _stop(process, base, token)
 
 
-@pytest.fixture(scope="module")
-def browser(lab, tmp_path_factory):
-    """Headless Debian Chromium driven by Playwright, with a fresh profile folder; closed at the end."""
+@contextlib.contextmanager
+def chromium(profile_dir: Path):
+    """Headless Debian Chromium driven by Playwright, with the profile folder given; closed at the end."""
     sync_playwright = _needs_browser()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+            str(profile_dir), executable_path=str(CHROMIUM), headless=True,
             args=FLAGS, viewport={"width": 1400, "height": 1000},
         )  # fmt: skip
         try:
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture(scope="module")
+def browser(lab, tmp_path_factory):
+    """Chromium for the JupyterLab tests, with a fresh profile folder."""
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 JS_STATE = """() => {

@@ -236,3 +236,36 @@ def test_cli_compare_and_publish(runs, tmp_path, capsys, monkeypatch):
     (tmp_path / "README.md").write_text(f"{README_START}\n{README_END}\n")
     assert main(["compare", "docs/results/*", "--readme", "README.md"]) == 0
     assert "[cli-box · cpu](docs/results/cli-box/report.md)" in (tmp_path / "README.md").read_text()
+
+
+def test_comparison_page_renders_its_table_and_highlight_in_chromium(runs, tmp_path):
+    from .test_browser import SHOTS, chromium
+
+    write_comparison([runs["smoke"], runs["cpu"]], tmp_path)
+    requests: list[str] = []
+    with chromium(tmp_path / "profile") as context:
+        page = context.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto((tmp_path / "comparison.html").as_uri())
+        rows = page.locator("table.claims tbody tr")
+        assert rows.count() == 2
+        assert (
+            page.locator("table.claims th.run")
+            .all_inner_texts()[1]
+            .startswith(f"{machine_name_of(runs['cpu'])}\n")
+        )
+        highlighted = page.locator("table.claims tr.differs")
+        assert highlighted.count() == 1 and "n is at least 10" in highlighted.inner_text()
+        colour = highlighted.locator("td").nth(2).evaluate("td => getComputedStyle(td).backgroundColor")
+        plain = rows.nth(1).locator("td").nth(2).evaluate("td => getComputedStyle(td).backgroundColor")
+        assert colour == "rgb(255, 243, 205)" and plain != colour, (colour, plain)
+        assert "Profiles differ (smoke / cpu)" in highlighted.locator("td.why").inner_text()
+        assert page.locator("td.verdict.v-not-reproduced").first.is_visible()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SHOTS / "comparison.png", full_page=True)
+    assert all(url.startswith("file://") for url in requests), f"the page fetched {requests}"
+
+
+def machine_name_of(run: Path) -> str:
+    """The machine name a run folder records."""
+    return json.loads((run / "run.json").read_text())["machine"]

@@ -195,10 +195,10 @@ def _why(row: Row, runs: list[Run]) -> list[str]:
     profiles = [run.profile for run, _ in assessed]
     if len(set(profiles)) > 1:
         lines.append(f"Profiles differ ({' / '.join(profiles)}): the sizes measured differ.")
-    params = [run.parameters.get(row.notebook, {}) for run, _ in assessed]
+    params = [run.parameters[row.notebook] for run, _ in assessed if run.parameters.get(row.notebook)]
     keys = sorted({k for p in params for k in p} - {"profile"})
     changed = [k for k in keys if len({json.dumps(p.get(k)) for p in params}) > 1]
-    if changed:
+    if changed and len(params) == len(assessed):
         values = "; ".join(f"{k} {' / '.join(str(p.get(k, '—')) for p in params)}" for k in changed)
         lines.append(f"Parameters differ: {values}.")
     for run, entry in assessed:
