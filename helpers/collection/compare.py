@@ -64,9 +64,9 @@ class Run:
         return f"{cpu['model']} ({cpu['logical_cores']} cores), {env['ram_bytes'] / 2**30:.0f} GiB RAM; GPU: {gpus}"
 
     def identity(self) -> tuple[Any, ...]:
-        """What tells this run from another: machine, profile, finish time, revision, tree state, parameters."""
+        """What tells this run from another: machine, hardware, profile, finish time, revision, tree state, parameters."""
         params = json.dumps(self.parameters, sort_keys=True)
-        return (self.machine, self.profile, self.finished, self.commit, self.modified, params)
+        return (self.machine, self.hardware, self.profile, self.finished, self.commit, self.modified, params)
 
 
 def load_run(path: Path) -> Run:
@@ -246,7 +246,7 @@ def _differing_versions(runs: list[Run]) -> list[str]:
 def _summary(comparison: Comparison) -> str:
     count = len(comparison.differing)
     return (
-        f"{len(comparison.rows)} claims across {len(comparison.runs)} runs; "
+        f"{len(comparison.rows)} claims across {len(comparison.runs)} {'run' if len(comparison.runs) == 1 else 'runs'}; "
         f"{count} {'verdict differs' if count == 1 else 'verdicts differ'} between runs"
         + (" (marked ⚠)." if count else ".")
     )
@@ -411,7 +411,7 @@ def update_readme(readme: Path, run_dirs: list[Path]) -> None:
 def _scrub(text: str, run_dir: Path) -> str:
     """Drop what is personal from published text: absolute paths (home, project, run folder, any other)."""
     for prefix, replacement in ((run_dir.resolve(), "."), (PROJECT_ROOT, "."), (Path.home(), "~")):
-        text = text.replace(str(prefix), replacement)
+        text = re.sub(re.escape(str(prefix)) + r"(?![\w.-])", replacement, text)
     return ABSOLUTE_PATH.sub(r"…/\1", text)
 
 

@@ -32,7 +32,7 @@ def _git(*args: str) -> str | None:
     return done.stdout
 
 
-def git_revision() -> dict[str, Any]:
+def read_git_revision() -> dict[str, Any]:
     """The commit the collection's code ran from, and whether (and in how many files) the tree differed from it.
 
     Only a count of changed files is kept, never their names: a run folder may be published.
@@ -44,6 +44,11 @@ def git_revision() -> dict[str, Any]:
         return {"commit": None, "modified": None, "changed_files": 0}
     changed = sum(1 for line in status.splitlines() if line.strip())
     return {"commit": commit.strip(), "modified": changed > 0, "changed_files": changed}
+
+
+# Read once, when `python -m helpers` starts: a run records the code it started from, and the notebooks that
+# `make notebooks` writes back in place during the run do not count as modifications.
+STARTING_REVISION = read_git_revision()
 
 
 def notebook_parameters(out_dir: Path, stems: list[str]) -> dict[str, dict[str, Any]]:
@@ -62,6 +67,6 @@ def run_metadata(out_dir: Path, stems: list[str], environment: dict[str, Any]) -
     """The run.json fields that tell one run from another besides time and profile."""
     return {
         "machine": machine_name(environment),
-        "revision": git_revision(),
+        "revision": STARTING_REVISION,
         "parameters": notebook_parameters(out_dir, stems),
     }
