@@ -252,10 +252,12 @@ def _summary(comparison: Comparison) -> str:
     )
 
 
-def comparison_markdown(comparison: Comparison, base: Path, heading: str = "#") -> str:
+def comparison_markdown(comparison: Comparison, base: Path, level: int = 2) -> str:
     """The comparison as Markdown: runs, then one row per claim, then why the differing verdicts differ.
 
-    Run labels link to each run's report.md, relative to the folder `base` the Markdown is written into."""
+    Sections get headings of `level`; run labels link to each run's report.md, relative to the folder `base`
+    the Markdown is written into."""
+    heading = "#" * level
     runs = comparison.runs
     links = [os.path.relpath(run.path.resolve() / "report.md", base.resolve()) for run in runs]
     versions = len(runs) > 1 and _differing_versions(runs)
@@ -268,7 +270,7 @@ def comparison_markdown(comparison: Comparison, base: Path, heading: str = "#") 
             f"| [{_cell(run.label)}]({link}) | {run.profile} | {run.finished} | {run.revision} | "
             f"{_cell(run.hardware)} | {run.environment['python']} |"
         )
-    blocks += [f"{heading}# Runs", "\n".join(run_rows)]
+    blocks += [f"{heading} Runs", "\n".join(run_rows)]
     if versions and any(versions):
         blocks.append(
             "Library versions that differ: "
@@ -286,9 +288,9 @@ def comparison_markdown(comparison: Comparison, base: Path, heading: str = "#") 
         for entry in row.entries:
             cells += [_cell(measured_text(entry)), f"**{entry['verdict']}**" if entry else "not run"]
         claim_rows.append("| " + " | ".join(cells) + " |")
-    blocks += [f"{heading}# Claims", "\n".join(claim_rows)]
+    blocks += [f"{heading} Claims", "\n".join(claim_rows)]
     if comparison.differing:
-        why = [f"{heading}# Why the verdicts differ"]
+        why = [f"{heading} Why the verdicts differ"]
         for row in comparison.differing:
             why.append(
                 f"- **{row.notebook}: {_cell(row.statement)}**\n"
@@ -382,7 +384,7 @@ def reference_runs(references_dir: Path = REFERENCES_DIR) -> list[Path]:
 def readme_block(run_dirs: list[Path], readme: Path) -> str:
     """The README's 'Results across machines' block (between the markers) for these run folders."""
     if run_dirs:
-        body = comparison_markdown(compare(run_dirs), readme.parent, heading="###")
+        body = comparison_markdown(compare(run_dirs), readme.parent, level=3)
     else:
         body = (
             f"No reference run is committed yet in `{REFERENCES_DIR}/`: `make notebooks` publishes this project's "
