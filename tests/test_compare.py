@@ -128,6 +128,25 @@ def test_comparison_highlights_the_verdict_that_differs_and_says_why(runs, tmp_p
     )
 
 
+def test_a_run_from_another_machine_is_labelled_by_it(runs, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(runs["cpu"], other)
+    data = json.loads((other / "run.json").read_text())
+    gpu = {
+        "name": "NVIDIA H200",
+        "memory_bytes": 150 * 2**30,
+        "capability": "9.0",
+        "cuda_runtime": "12.8",
+        "driver": "570",
+    }
+    data["environment"]["gpus"], data["machine"] = [gpu], machine_name({**data["environment"], "gpus": [gpu]})
+    (other / "run.json").write_text(json.dumps(data))
+    comparison = compare([runs["smoke"], other])
+    assert comparison.runs[1].label == "h200 · cpu"
+    assert any(line.startswith("Machines differ: cpu-") and "h200: " in line and "GPU: NVIDIA H200" in line
+               for line in comparison.differing[0].why)  # fmt: skip
+
+
 def test_runs_nothing_tells_apart_are_labelled_and_warned(runs, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(runs["smoke"], copy)

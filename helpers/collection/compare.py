@@ -1,7 +1,7 @@
 """Results across machines: finished runs side by side, claim by claim, and the committed reference runs.
 
 `compare` writes comparison.md and a self-contained comparison.html; `publish` copies a finished run into
-docs/results/<machine>/ with nothing personal in it; `readme` keeps the README's section in step with those runs;
+docs/results/<machine>/ with nothing personal in it; `update_readme` keeps the README's section in step with them;
 `against_references` tells a reader how their own run differs from the reference of the same profile.
 """
 
@@ -23,7 +23,6 @@ from helpers.core.results import write_json_atomic
 
 REFERENCES_DIR = Path("docs/results")
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-PUBLISHED_FILES = ("run.json", "claims.json", "report.md")
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # An absolute path of two or more components that does not continue a word, a URL or a relative path.
 ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~])/(?:[^\s/'\"()\[\]<>|,;:]+/)+([^\s/'\"()\[\]<>|,;:]+)")
@@ -140,17 +139,21 @@ def _label_runs(runs: list[Run]) -> list[str]:
         for run in runs:
             if labels.count(run.label) > 1:
                 run.label = f"{run.label} · {part(run)}"
+    for label in {run.label for run in runs}:
+        same = [run for run in runs if run.label == label]
+        if len(same) > 1:
+            for number, run in enumerate(same, 1):
+                run.label = f"{label} #{number}"
     warnings = []
     seen: dict[tuple[Any, ...], list[Run]] = {}
     for run in runs:
         seen.setdefault(run.identity(), []).append(run)
     for same in seen.values():
         if len(same) > 1:
-            for number, run in enumerate(same, 1):
-                run.label = f"{run.label} #{number}"
             warnings.append(
-                f"Runs {', '.join(str(r.path) for r in same)} cannot be told apart (same machine, profile, "
-                "finish time, revision and parameters): labelled #1, #2…; check that no run was given twice."
+                f"Runs {', '.join(r.label for r in same)} ({', '.join(str(r.path) for r in same)}) cannot be told "
+                "apart (same machine, hardware, profile, finish time, revision and parameters): check that no run "
+                "was given twice."
             )
     unknown = [run.label for run in runs if run.commit is None]
     if unknown:
@@ -187,11 +190,15 @@ def measured_text(entry: dict[str, Any] | None) -> str:
 
 
 def _why(row: Row, runs: list[Run]) -> list[str]:
-    """Why a claim's verdict differs: rule, profiles and parameters that differ, then each run's own note."""
+    """Why a claim's verdict differs: rule; machines, profiles and parameters that differ; each run's own note."""
     assessed = [(run, entry) for run, entry in zip(runs, row.entries, strict=True) if entry is not None]
     lines = []
     rules = {Rule.from_dict(e["rule"]).describe() for _, e in assessed}
     lines.append(f"Rule: {rules.pop()}." if len(rules) == 1 else "The runs used different rules.")
+    if len({run.hardware for run, _ in assessed}) > 1:
+        lines.append(
+            f"Machines differ: {'; '.join(f'{run.machine}: {run.hardware}' for run, _ in assessed)}."
+        )
     profiles = [run.profile for run, _ in assessed]
     if len(set(profiles)) > 1:
         lines.append(f"Profiles differ ({' / '.join(profiles)}): the sizes measured differ.")
