@@ -312,7 +312,7 @@ table{border-collapse:collapse;font-size:.85em;margin:1em 0}td,th{border:1px sol
 th{background:#f3f3f3}th.run{background:#e4ecf7}.warning{background:#fdecea;border-left:4px solid #c62828;padding:.4em .8em}
 tr.differs td{background:#fff3cd}tr.differs td:first-child{border-left:4px solid #e0a800;font-weight:bold}
 .v-reproduced{color:#1b5e20}.v-partly-reproduced{color:#8d6e00}.v-not-reproduced{color:#b71c1c}
-.v-not-measurable-here{color:#666}td.verdict{font-weight:600;white-space:nowrap}td.why ul{margin:0;padding-left:1.1em}
+.v-not-measurable-here{color:#666}td.verdict{font-weight:600;white-space:nowrap}td.why{min-width:28em}td.why ul{margin:0;padding-left:1.1em}
 .small{color:#555;font-size:.85em}"""
 
 
