@@ -71,3 +71,25 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory):
         return smoke
 
     return run
+
+
+def expected_verdict(claim: dict[str, Any]) -> str:
+    """The verdict a stored claim's rule gives its stored measurement, derived here without helpers.core.claims."""
+    measured, rule = claim["measured"], claim["rule"]
+    if measured is None:
+        return "not measurable here"
+    target, partly = rule["target"], rule["partly"]
+    if rule["kind"] == "within":
+        strict = abs(measured - target) <= max(rule["abs_tol"], rule["rel_tol"] * abs(target))
+        loose = partly is not None and abs(measured - target) <= max(rule["abs_tol"], partly * abs(target))
+    else:
+        sign = 1 if rule["kind"] in ("at_least", "greater_than") else -1
+        inclusive = rule["kind"] in ("at_least", "at_most")
+
+        def margin(bound: float) -> float:
+            """Positive on the claimed side of `bound`."""
+            return sign * (measured - bound)
+
+        strict = margin(target) > 0 or (inclusive and margin(target) == 0)
+        loose = partly is not None and (margin(partly) > 0 or (inclusive and margin(partly) == 0))
+    return "reproduced" if strict else "partly reproduced" if loose else "not reproduced"

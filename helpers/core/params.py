@@ -1,10 +1,17 @@
-"""Profiles and parameter validation: papermill parameters are checked before any long work starts."""
+"""Profiles and parameter validation: papermill parameters are checked before any long work starts.
+
+A notebook names each parameter twice: once in its `parameters` cell (`name = None  # help`) and once in its
+profile table, `{name: (smoke, cpu, gpu)}` (a tuple gives one value per profile; any other value is the same in
+every profile). `resolve(TABLE, globals())` picks the profile, overlays the values the caller gave, checks every
+value's type and range, rejects names the notebook does not declare, and records the result as `params.*`.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from helpers.core.environment import cuda_available
@@ -53,7 +60,80 @@ def resolve_profile(profile: str) -> str:
     return profile
 
 
-def _check_value(name: str, value: Any, nonnegative: Iterable[str]) -> None:
+def profile_values(table: Mapping[str, Any], profile: str) -> dict[str, Any]:
+    """Each parameter's value in one profile of a `{name: (smoke, cpu, gpu)}` table."""
+    values = {}
+    for name, entry in table.items():
+        if isinstance(entry, tuple):
+            require(
+                len(entry) == len(PROFILES),
+                f"Profile table entry {name}={entry!r} must give one value per profile {PROFILES}, or one value "
+                "(not a tuple) for all of them.",
+            )
+            values[name] = entry[PROFILES.index(profile)]
+        else:
+            values[name] = entry
+    return values
+
+
+def _kind(examples: list[Any]) -> str:
+    """The type every profile value of a parameter shares: bool, int, float, str, list or any."""
+    present = [v for v in examples if v is not None]
+    if not present:
+        return "any"
+    if all(isinstance(v, bool) for v in present):
+        return "bool"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "int"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "float"
+    if all(isinstance(v, str) for v in present):
+        return "str"
+    if all(isinstance(v, (list, tuple)) for v in present):
+        return "list"
+    return "any"
+
+
+_KIND_TEXT = {"bool": "True or False", "int": "a whole number", "float": "a number", "str": "a string"}
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    return True
+
+
+def _check_type(name: str, value: Any, examples: list[Any]) -> None:
+    """One sentence when `value` is not of the type the profile table gives the parameter."""
+    kind = _kind(examples)
+    example = next((v for v in examples if v is not None), None)
+    if kind == "list":
+        require(
+            isinstance(value, (list, tuple)),
+            f"Parameter {name}={value!r} must be a list such as {example!r}; with papermill pass -y "
+            f"'{name}: {list(example)!r}'.",
+        )
+        item_kind = _kind([item for v in examples if v is not None for item in v])
+        for item in value:
+            require(
+                _fits(item_kind, item),
+                f"Parameter {name} holds {item!r}, but its items must each be {_KIND_TEXT.get(item_kind, '')} "
+                f"like those of {example!r}.",
+            )
+    elif kind != "any":
+        require(
+            _fits(kind, value),
+            f"Parameter {name}={value!r} must be {_KIND_TEXT[kind]} (e.g. {example!r}); pass -p {name} {example}.",
+        )
+
+
+def _check_range(name: str, value: Any, nonnegative: Iterable[str]) -> None:
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, (int, float)):
@@ -66,7 +146,7 @@ def _check_value(name: str, value: Any, nonnegative: Iterable[str]) -> None:
     elif isinstance(value, (list, tuple)):
         require(len(value) > 0, f"Parameter {name} is an empty list; give at least one value.")
         for item in value:
-            _check_value(name, item, nonnegative)
+            _check_range(name, item, nonnegative)
     elif name.endswith("_path"):
         require(
             Path(value).expanduser().exists(),
@@ -85,27 +165,50 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-def resolve(
-    profiles: Mapping[str, Mapping[str, Any]],
-    profile: str = "auto",
-    nonnegative: Iterable[str] = (),
-    **given: Any,
-) -> Params:
-    """Profile defaults overlaid by explicitly given (non-None) parameters, validated, and recorded as params.*.
+def undeclared(namespace: Mapping[str, Any], declared: Iterable[str]) -> list[str]:
+    """Plain values in a notebook's namespace that its parameters cell does not declare (e.g. injected by papermill).
 
-    Numbers must be > 0, except seeds and the names in `nonnegative`, which may be 0.
+    Private names, capitalised constants, modules and callables are a notebook's own, never parameters.
     """
-    name = resolve_profile(profile)
-    defaults = profiles[name]
-    unknown = sorted(set(given) - set(defaults))
-    require(
-        not unknown, f"Unknown parameter(s) {', '.join(unknown)}; this notebook takes {', '.join(defaults)}."
+    known = set(declared) | {"profile"}
+    return sorted(
+        name
+        for name, value in namespace.items()
+        if name not in known
+        and name[:1].islower()
+        and not isinstance(value, ModuleType)
+        and not callable(value)
     )
-    params = Params(defaults)
-    params.update({k: v for k, v in given.items() if v is not None})
+
+
+def resolve(
+    table: Mapping[str, Any],
+    namespace: Mapping[str, Any],
+    nonnegative: Iterable[str] = (),
+) -> Params:
+    """The profile's values overlaid by the parameters the caller gave (not None), validated and recorded as params.*.
+
+    `namespace` is the notebook's `globals()` after its parameters cell (a test may pass a plain dict): it gives
+    `profile` and any parameter set by papermill. Numbers must be > 0, except seeds and the names in
+    `nonnegative`, which may be 0.
+    """
+    extra = undeclared(namespace, table)
+    require(
+        not extra,
+        f"Unknown parameter(s) {', '.join(extra)}: this notebook takes profile, {', '.join(table)}; check the "
+        "spelling of -p NAME.",
+    )
+    name = resolve_profile(namespace.get("profile", "auto"))
+    params = Params(profile_values(table, name))
+    per_profile = [profile_values(table, p) for p in PROFILES]
+    for key in table:
+        given = namespace.get(key)
+        if given is not None:
+            _check_type(key, given, [values[key] for values in per_profile])
+            params[key] = given
     nonnegative = tuple(nonnegative)
     for key, value in params.items():
-        _check_value(key, value, nonnegative)
+        _check_range(key, value, nonnegative)
     if "device" in params:
         params["device"] = _resolve_device(params["device"])
     params["profile"] = name

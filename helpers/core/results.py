@@ -24,8 +24,11 @@ def output_dir() -> Path | None:
 
 
 def notebook_stem() -> str:
-    """Stem of the notebook being executed headless, or 'interactive'."""
-    return os.environ.get(NOTEBOOK_ENV, "interactive")
+    """Stem of the running notebook: set by the runner headless, by Jupyter Server in JupyterLab, else 'interactive'."""
+    if os.environ.get(NOTEBOOK_ENV):
+        return os.environ[NOTEBOOK_ENV]
+    session = os.environ.get("JPY_SESSION_NAME", "")  # the notebook's path, set by jupyter_server ≥ 2 for kernels
+    return Path(session).stem if session.endswith(".ipynb") else "interactive"
 
 
 def artifact_dir(name: str) -> Path:
