@@ -95,7 +95,7 @@ def check_parameters(notebooks: list[Path], parameters: dict[str, Any]) -> None:
         declared = list(papermill.inspect_notebook(str(notebook)))
         unknown = sorted(set(parameters) - set(declared))
         if unknown:
-            close = difflib.get_close_matches(unknown[0], declared, n=1)
+            close = [match for name in unknown for match in difflib.get_close_matches(name, declared, n=1)]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
                 f"Notebook {notebook.stem} has no parameter {', '.join(map(repr, unknown))}{hint}; "
