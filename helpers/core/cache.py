@@ -74,11 +74,14 @@ def problem(
         return f"has an unreadable manifest ({type(error).__name__})"
     if recorded_holds != holds:
         return f"holds {_differences(holds, recorded_holds)}"
-    sizes = {name: p.stat().st_size for name, p in _members(path).items()}
-    if sizes != {name: entry.get("size") for name, entry in recorded_files.items()}:
-        return "differs in size from its manifest (cut short or changed)"
-    if _files(path) != recorded_files:
-        return "fails its checksum (corrupted or changed)"
+    try:
+        sizes = {name: p.stat().st_size for name, p in _members(path).items()}
+        if sizes != {name: entry.get("size") for name, entry in recorded_files.items()}:
+            return "differs in size from its manifest (cut short or changed)"
+        if _files(path) != recorded_files:
+            return "fails its checksum (corrupted or changed)"
+    except OSError as error:  # replaced by another process while being read
+        return f"changed while being read ({error.strerror})"
     if inspect is not None:
         try:
             facts = to_jsonable(inspect(path))
