@@ -94,7 +94,7 @@ def write_report(
     blocks = [
         "# Faster · Smaller · Lighter — run report",
         *(
-            [f"**Interrupted** ({note}): this run is incomplete; notebooks marked *not run* did not start."]
+            [f"**Interrupted** {note}: this run is incomplete; notebooks marked *not run* did not start."]
             if state == "interrupted"
             else []
         ),

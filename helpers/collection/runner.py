@@ -496,7 +496,7 @@ def run_collection(
             guard.armed = False
             ok = all(r.status == "ok" for r in runs)
             state = "interrupted" if interrupted else "complete" if ok else "failures"
-            note = f"interrupted by {interrupted}" if interrupted else ""
+            note = f"by {interrupted}" if interrupted else ""
             write_report(folder.path, resolved, [asdict(r) for r in runs], state=state, note=note)
             if interrupted is None:
                 folder.publish()
