@@ -22,7 +22,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.collection.cli import main, parse_parameter
 from helpers.collection.report import write_report
-from helpers.collection.runner import RunFolder, previous_link, run_collection, runs_folder
+from helpers.collection.runner import RunFolder, previous_folder, run_collection, runs_folder
 from helpers.core import results
 from helpers.core.cache import MANIFEST_SUFFIX, manifest_path, verified
 from helpers.datasets.airline import airline_parquet, make_airline
@@ -97,14 +97,13 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _finished_run(out: Path, text: str) -> Path:
+def _finished_run(out: Path, text: str) -> None:
     """A finished run published as `out`, made without executing anything."""
     folder = RunFolder.open(out)
     (folder.path / "report.md").write_text(text)
     results.write_json_atomic(folder.path / "run.json", {"state": "complete"})
     folder.publish()
     folder.close()
-    return folder.path
 
 
 # --- runs are transactions ---------------------------------------------------------------------------------------
@@ -113,7 +112,7 @@ def _finished_run(out: Path, text: str) -> Path:
 def test_failed_notebook_quotes_its_exception_and_marks_its_claims(collection, tmp_path, mark):
     out = tmp_path / "reports" / "latest"
     assert run_collection("smoke", "02*", out, collection, 300, parameters={"n": 7}) == 1
-    assert out.is_symlink(), "a run with failures reported still becomes latest"
+    assert (out / "02_fails.ipynb").exists(), "a run with failures reported still becomes latest"
     run = json.loads((out / "run.json").read_text())
     assert run["state"] == "failures"
     assert run["notebooks"][0]["error"] == "ValueError: the real reason: n must be even"
@@ -122,7 +121,7 @@ def test_failed_notebook_quotes_its_exception_and_marks_its_claims(collection, t
     assert claim["verdict"] == "reproduced" and claim["notebook_status"] == "failed"
     report = (out / "report.md").read_text()
     assert "(notebook failed: may be partial)" in report and "ValueError: the real reason" in report
-    assert not list(out.resolve().rglob("*.tmp"))
+    assert not list(out.rglob("*.tmp")) and not list(runs_folder(out).iterdir())
 
 
 def test_claims_of_a_timed_out_notebook_are_marked(tmp_path):
@@ -139,7 +138,7 @@ def test_claims_of_a_timed_out_notebook_are_marked(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_interrupt_ends_every_process_and_keeps_the_finished_run(collection, tmp_path, mark, signum):
     out = tmp_path / "reports" / "latest"
-    earlier = _finished_run(out, "the earlier complete report")
+    _finished_run(out, "the earlier complete report")
     marker = tmp_path / "started.txt"
     runner = _cli(
         "--only", "03*", "--out", str(out), "--notebooks", str(collection), "-p", f"marker={marker}"
@@ -153,8 +152,8 @@ def test_interrupt_ends_every_process_and_keeps_the_finished_run(collection, tmp
     _, err = runner.communicate(timeout=60)
     assert runner.returncode == 128 + signum
     assert f"Interrupted by {signum.name}" in err and "marked interrupted" in err
-    assert out.resolve() == earlier and (out / "report.md").read_text() == "the earlier complete report"
-    (interrupted,) = [p for p in runs_folder(out).iterdir() if p != earlier]
+    assert (out / "report.md").read_text() == "the earlier complete report"
+    (interrupted,) = runs_folder(out).iterdir()
     assert json.loads((interrupted / "run.json").read_text())["state"] == "interrupted"
     assert "**Interrupted**" in (interrupted / "report.md").read_text()
     for pid in pids:
@@ -167,28 +166,26 @@ def test_concurrent_runs_on_one_out_both_survive(collection, tmp_path, mark):
     for runner in runners:
         runner.communicate(timeout=300)
         assert runner.returncode == 0
-    folders = sorted(runs_folder(out).iterdir())
-    assert len(folders) == 2
-    for folder in folders:
+    assert not list(runs_folder(out).iterdir())
+    for folder in (out, previous_folder(out)):
         assert json.loads((folder / "run.json").read_text())["state"] == "complete"
         assert sorted(p.name for p in folder.glob("*.results.json")) == ["01_good.results.json"]
-    assert {out.resolve(), previous_link(out).resolve()} == set(folders)
 
 
-def test_older_layout_is_adopted_and_old_runs_pruned(tmp_path):
+def test_finished_runs_rotate_and_old_ones_are_pruned(tmp_path):
     out = tmp_path / "latest"
     out.mkdir()
     (out / "run.json").write_text("{}")
-    (out / "report.md").write_text("from the older runner")
-    adopted = _finished_run(out, "new")
-    assert (
-        previous_link(out).is_symlink()
-        and (previous_link(out) / "report.md").read_text() == "from the older runner"
-    )
-    for index in range(7):
+    (out / "report.md").write_text("from an earlier runner")
+    _finished_run(out, "new")
+    assert (previous_folder(out) / "report.md").read_text() == "from an earlier runner"
+    for index in range(8):
         _finished_run(out, f"run {index}")
-    kept = list(runs_folder(out).iterdir())
-    assert len(kept) == 5 and adopted not in kept and (out / "report.md").read_text() == "run 6"
+    assert (out / "report.md").read_text() == "run 7" and (
+        previous_folder(out) / "report.md"
+    ).read_text() == "run 6"
+    kept = sorted((p / "report.md").read_text() for p in runs_folder(out).iterdir())
+    assert kept == [f"run {i}" for i in range(1, 6)]
 
 
 # --- runner arguments -------------------------------------------------------------------------------------------
@@ -312,7 +309,9 @@ def test_truncated_tokenizer_cache_is_rebuilt(cache, capsys):
         load_tokenizer(folder)
     again = cached_tokenizer(texts, 60)
     assert f"Cache {folder} differs in size" in capsys.readouterr().out
-    assert len(again) == len(first) and again("order and parameters")["input_ids"]  # training is not bit-exact
+    assert (
+        len(again) == len(first) and again("order and parameters")["input_ids"]
+    )  # training is not bit-exact
     cached_tokenizer(texts, 60)
     assert "Cache" not in capsys.readouterr().out, "the rebuilt cache verifies"
 

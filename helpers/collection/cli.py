@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=Path("reports/latest"),
-        help="where the finished run appears (a link; runs live in <out>.runs, the one before is kept as previous)",
+        help="where a finished run is moved (runs are written in <out>.runs; the one before is kept as previous)",
     )
     run.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per notebook")

@@ -1,11 +1,12 @@
 """Headless runner: execute notebooks with papermill, one subprocess each, and collect their results.
 
 A run is a transaction. It writes into its own new folder, `<out>.runs/<start time>` (for `reports/latest`:
-`reports/latest.runs/…`), and `<out>` becomes a link to that folder only once the run has finished, complete or
-with its failures reported; the run it replaces stays reachable as `previous` (`<out>.previous` for other names).
-A run stopped by SIGINT or SIGTERM ends every process it started (papermill, the kernel, a JVM, Spark workers),
-is kept and marked "interrupted", and never replaces or deletes a finished run. Concurrent runs on one `--out`
-each keep their own folder; the one that finishes last becomes `<out>`. The newest few runs are kept.
+`reports/latest.runs/…`), and is moved to `<out>` only once it has finished, complete or with its failures
+reported; the run it replaces moves to `previous` (`<out>.previous` for other names), and older ones back into
+`<out>.runs`, where the newest few are kept. A run stopped by SIGINT or SIGTERM ends every process it started
+(papermill, the kernel, a JVM, Spark workers), stays in `<out>.runs` marked "interrupted", and never replaces or
+deletes a finished run. Concurrent runs on one `--out` each keep their own folder; the last to finish becomes
+`<out>` and the other `previous`.
 """
 
 from __future__ import annotations
@@ -277,8 +278,8 @@ def _locked(folder: Path, wait: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-def previous_link(out: Path) -> Path:
-    """Where the run that `out` pointed at before the latest one stays reachable."""
+def previous_folder(out: Path) -> Path:
+    """Where the finished run before the one in `out` is kept."""
     return out.with_name("previous" if out.name == "latest" else f"{out.name}.previous")
 
 
@@ -287,8 +288,8 @@ def runs_folder(out: Path) -> Path:
     return out.with_name(f"{out.name}.runs")
 
 
-def _link_problem(path: Path, flag: str) -> str | None:
-    """Why the runner may not make `path` a link to a run (one sentence), or None."""
+def _out_problem(path: Path, flag: str) -> str | None:
+    """Why the runner may not move a finished run to `path` (one sentence), or None."""
     if path.is_symlink() or not path.exists():
         return None
     if not path.is_dir():
@@ -301,8 +302,8 @@ def _link_problem(path: Path, flag: str) -> str | None:
 
 def check_out(out: Path) -> None:
     """Refuse, in one sentence, an --out the runner cannot use, before any notebook starts."""
-    for path, flag in ((out, "--out"), (previous_link(out), "The previous-run link of --out,")):
-        problem = _link_problem(path, flag)
+    for path, flag in ((out, "--out"), (previous_folder(out), "The previous-run folder of --out,")):
+        problem = _out_problem(path, flag)
         if problem:
             raise ValueError(problem)
     parent = out.parent.absolute()
@@ -315,29 +316,26 @@ def check_out(out: Path) -> None:
                          "a folder you can write.")  # fmt: skip
 
 
-def _adopt(path: Path, runs: Path) -> None:
-    """Turn an output folder of the older layout into a kept run (a non-empty one) or remove it (an empty one)."""
-    if path.is_symlink() or not path.is_dir():
+def _stamp(moment: dt.datetime) -> str:
+    return f"{moment:%Y%m%d-%H%M%S-%f}"
+
+
+def _free_name(runs: Path, stem: str) -> Path:
+    """`runs/<stem>`, or `runs/<stem>-N` with the first N that is not taken."""
+    path, attempt = runs / stem, 1
+    while path.exists():
+        path, attempt = runs / f"{stem}-{attempt}", attempt + 1
+    return path
+
+
+def _retire(folder: Path, runs: Path) -> None:
+    """Move a finished run that leaves `previous` into the runs folder, named by when it finished."""
+    if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+        folder.rmdir()
         return
-    if any(path.iterdir()):
-        stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).strftime("%Y%m%d-%H%M%S-000000")
-        target = runs / f"{stamp}-{path.name}"
-        path.rename(target)
-        _point(path, target)
-    else:
-        path.rmdir()
-
-
-def _point(link: Path, target: Path) -> None:
-    """Make `link` a relative symbolic link to `target`, replacing any earlier link atomically."""
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.link")
-    tmp.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(target, link.parent), tmp)
-    os.replace(tmp, link)
-
-
-def _target(link: Path) -> Path | None:
-    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+    marker = folder / "run.json" if (folder / "run.json").exists() else folder
+    finished = dt.datetime.fromtimestamp(marker.lstat().st_mtime, dt.UTC)
+    folder.rename(_free_name(runs, _stamp(finished)))
 
 
 @dataclass
@@ -350,7 +348,7 @@ class RunFolder:
 
     @classmethod
     def open(cls, out: Path) -> RunFolder:
-        """Create and lock a new run folder behind `out` (after check_out), adopting an older-layout `out`."""
+        """Create and lock a new run folder behind `out` (call check_out first)."""
         runs = runs_folder(out)
         try:
             runs.mkdir(parents=True, exist_ok=True)
@@ -359,17 +357,10 @@ class RunFolder:
                 f"Cannot create {runs} ({error.strerror}); pass --out under a folder you can write."
             ) from error
         with _locked(runs):
-            for link in (out, previous_link(out)):
-                _adopt(link, runs)
             others = [p for p in runs.iterdir() if p.is_dir() and _busy(p)]
             now = dt.datetime.now(dt.UTC)
-            for attempt in range(100):
-                path = runs / (f"{now:%Y%m%d-%H%M%S-%f}" + (f"-{attempt}" if attempt else ""))
-                try:
-                    path.mkdir()
-                    break
-                except FileExistsError:
-                    continue
+            path = _free_name(runs, _stamp(now))
+            path.mkdir()
             fd = os.open(path, os.O_RDONLY)
             fcntl.flock(fd, fcntl.LOCK_EX)
         if others:
@@ -381,17 +372,19 @@ class RunFolder:
         return cls(out, path, fd)
 
     def publish(self) -> None:
-        """Make this finished run `out` (the run it replaces becomes `previous`), then prune old run folders."""
-        runs = runs_folder(self.out)
+        """Make this finished run `out`: the run it replaces becomes `previous`, the one before that returns to
+        the runs folder, and all but the newest KEEP_RUNS there are pruned (never one still in progress)."""
+        runs, previous = runs_folder(self.out), previous_folder(self.out)
         with _locked(runs):
-            current = _target(self.out)
-            if current is not None and current != self.path.resolve():
-                _point(previous_link(self.out), current)
-            _point(self.out, self.path)
-            keep = {self.path.resolve(), *filter(None, (_target(self.out), _target(previous_link(self.out))))}
+            if previous.exists() or previous.is_symlink():
+                _retire(previous, runs)
+            if self.out.exists() or self.out.is_symlink():
+                self.out.rename(previous)
+            self.path.rename(self.out)
+            self.path = self.out
             folders = sorted((p for p in runs.iterdir() if p.is_dir()), reverse=True)
             for old in folders[KEEP_RUNS:]:
-                if old.resolve() not in keep and not _busy(old):
+                if not _busy(old):
                     shutil.rmtree(old, ignore_errors=True)
 
     def close(self) -> None:
