@@ -26,8 +26,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import nbformat
 import psutil
 from tqdm.auto import tqdm
 
+from helpers.core.cache import locked
 from helpers.core.params import PROFILE_ENV, resolve_profile
 from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, write_json_atomic
 
@@ -262,22 +261,6 @@ def execute_notebook(
     return NotebookRun(notebook.stem, "ok", seconds)
 
 
-@contextmanager
-def _locked(folder: Path, wait: bool = True) -> Iterator[bool]:
-    """An exclusive advisory lock on a folder (released by the OS if the holder dies); yields False when
-    `wait` is off and another process holds it."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 def previous_folder(out: Path) -> Path:
     """Where the finished run before the one in `out` is kept."""
     return out.with_name("previous" if out.name == "latest" else f"{out.name}.previous")
@@ -356,7 +339,7 @@ class RunFolder:
             raise ValueError(
                 f"Cannot create {runs} ({error.strerror}); pass --out under a folder you can write."
             ) from error
-        with _locked(runs):
+        with locked(runs):
             others = [p for p in runs.iterdir() if p.is_dir() and _busy(p)]
             now = dt.datetime.now(dt.UTC)
             path = _free_name(runs, _stamp(now))
@@ -375,7 +358,7 @@ class RunFolder:
         """Make this finished run `out`: the run it replaces becomes `previous`, the one before that returns to
         the runs folder, and all but the newest KEEP_RUNS there are pruned (never one still in progress)."""
         runs, previous = runs_folder(self.out), previous_folder(self.out)
-        with _locked(runs):
+        with locked(runs):
             if previous.exists() or previous.is_symlink():
                 _retire(previous, runs)
             if self.out.exists() or self.out.is_symlink():
@@ -394,7 +377,7 @@ class RunFolder:
 
 def _busy(folder: Path) -> bool:
     """True while another process's run holds the lock on `folder`."""
-    with _locked(folder, wait=False) as free:
+    with locked(folder, wait=False) as free:
         return not free
 
 

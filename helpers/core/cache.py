@@ -94,12 +94,17 @@ def problem(
 
 
 @contextmanager
-def _build_lock(folder: Path) -> Iterator[None]:
-    """Serialise builds in one cache folder across processes (released by the OS if a builder dies)."""
+def locked(folder: Path, wait: bool = True) -> Iterator[bool]:
+    """An exclusive advisory lock on a folder across processes (released by the OS if the holder dies); yields
+    False, without the lock, when `wait` is off and another process holds it."""
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)
 
@@ -146,7 +151,7 @@ def verified(
     path.parent.mkdir(parents=True, exist_ok=True)
     if problem(path, holds, inspect) is None:
         return path
-    with _build_lock(path.parent):
+    with locked(path.parent):  # one build at a time per cache folder
         reason = problem(path, holds, inspect)  # another process may have built it meanwhile
         if reason is None:
             return path
