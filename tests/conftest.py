@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from helpers.collection.runner import NotebookRun, execute_notebook
+from helpers.core.results import STORE_DIR_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -41,6 +43,12 @@ class SmokeRun:
         matches = [c for c in self.claims if c["id"] == claim_id]
         assert matches, f"claim {claim_id!r} was not assessed; assessed: {[c['id'] for c in self.claims]}"
         return matches[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def separate_stores(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Test runs keep their MLflow stores out of the user's own (FSL_STORE_DIR), unless one is set already."""
+    os.environ.setdefault(STORE_DIR_ENV, str(tmp_path_factory.mktemp("stores")))
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.core.cache import verified
 from helpers.core.params import require
 from helpers.core.results import cache_dir, write_json_atomic
 
@@ -295,11 +296,12 @@ def _cached_documents(source: str) -> list[Document]:
         return extract_documents(source)
     key = hashlib.sha256(json.dumps([CORPUS_VERSION, source, versions[source]]).encode()).hexdigest()[:16]
     path = cache_dir() / "sop_corpus" / f"{source}-{key}.json"
-    if path.exists():
-        return [Document(d[0], d[1], tuple(d[2])) for d in json.loads(path.read_text())]
-    documents = extract_documents(source)
-    write_json_atomic(path, [[d.doc_id, d.group, list(d.segments)] for d in documents])
-    return documents
+    holds = {"corpus_version": CORPUS_VERSION, "source": source, "source_version": versions[source]}
+
+    def build(tmp: Path) -> None:
+        write_json_atomic(tmp, [[d.doc_id, d.group, list(d.segments)] for d in extract_documents(source)])
+
+    return [Document(d[0], d[1], tuple(d[2])) for d in json.loads(verified(path, holds, build).read_text())]
 
 
 def heldout_group(group: str, heldout_fraction: float) -> bool:

@@ -30,6 +30,7 @@ from helpers.albert.pairs import (
     encode_pairs,
     mask_tokens,
 )
+from helpers.core.cache import verified
 from helpers.core.claims import Claim, at_most, greater_than
 from helpers.core.params import require
 from helpers.core.results import cache_dir
@@ -183,7 +184,12 @@ def load_tokenizer(folder: Path):
     require(
         (folder / "tokenizer.json").exists(), f"No tokenizer.json in {folder}; save one with save_pretrained."
     )
-    return PreTrainedTokenizerFast.from_pretrained(str(folder))
+    try:
+        return PreTrainedTokenizerFast.from_pretrained(str(folder))
+    except Exception as error:  # tokenizers raises a bare Exception for a cut-short or invalid tokenizer.json
+        raise ValueError(
+            f"{folder / 'tokenizer.json'} cannot be loaded ({str(error)[:120]}); save the tokenizer there again."
+        ) from error
 
 
 def cached_tokenizer(texts: Sequence[str], vocab_size: int):
@@ -192,9 +198,10 @@ def cached_tokenizer(texts: Sequence[str], vocab_size: int):
         :16
     ]
     folder = cache_dir() / "sop_tokenizer" / f"unigram-{vocab_size}-{digest}"
-    if not (folder / "tokenizer.json").exists():
-        train_tokenizer(texts, vocab_size).save_pretrained(str(folder))
-    return load_tokenizer(folder)
+    holds = {"tokenizer_version": TOKENIZER_VERSION, "vocab_size": vocab_size, "texts_digest": digest}
+    return load_tokenizer(
+        verified(folder, holds, lambda tmp: train_tokenizer(texts, vocab_size).save_pretrained(str(tmp)))
+    )
 
 
 def special_tokens(tokenizer) -> SpecialTokens:

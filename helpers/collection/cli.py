@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from helpers.collection.cloud import stamp_badges
 from helpers.collection.compare import compare_command, publish
 from helpers.collection.report import update_readme
 from helpers.collection.runner import DEFAULT_TIMEOUT_S, clean_metadata, run_collection
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """`NAME=VALUE` from `-p`, the value read as YAML like papermill does (2000 → int, 2.5 → float, true → bool,
+    null → None, [0, 1] → list); anything YAML cannot read, or JSON cannot carry, stays a string."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise ValueError(f"-p {text!r} is not NAME=VALUE; write it like -p n_rows=2000.")
+    try:
+        value = yaml.safe_load(raw)
+        json.dumps(value)
+    except (yaml.YAMLError, TypeError, ValueError):
+        value = raw
+    return name.strip(), value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,13 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--only", help="glob(s) on notebook names, comma-separated, e.g. '00*,0[4-7]*'")
     run.add_argument(
-        "--out", type=Path, default=Path("reports/latest"), help="output folder (previous run is kept)"
+        "--out",
+        type=Path,
+        default=Path("reports/latest"),
+        help="where a finished run is moved (runs are written in <out>.runs; the one before is kept as previous)",
     )
     run.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per notebook")
     run.add_argument(
         "--in-place", action="store_true", help="also copy executed notebooks back (make notebooks)"
     )
+    run.add_argument(
+        "-p", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
+        help="a notebook parameter, parsed as YAML like papermill's (repeatable), e.g. -p n_rows=2000",
+    )  # fmt: skip
     clean = commands.add_parser(
         "clean", help="drop papermill/execution metadata from notebooks (keeps outputs)"
     )
@@ -73,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             for path in args.paths:
                 clean_metadata(path)
             return 0
-        return run_collection(args.profile, args.only, args.out, args.notebooks, args.timeout, args.in_place)
+        parameters = dict(parse_parameter(text) for text in args.parameters)
+        return run_collection(
+            args.profile, args.only, args.out, args.notebooks, args.timeout, args.in_place, parameters
+        )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

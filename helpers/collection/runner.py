@@ -1,26 +1,51 @@
-"""Headless runner: execute notebooks with papermill, one subprocess each, and collect their results."""
+"""Headless runner: execute notebooks with papermill, one subprocess each, and collect their results.
+
+A run is a transaction. It writes into its own new folder, `<out>.runs/<start time>` (for `reports/latest`:
+`reports/latest.runs/…`), and is moved to `<out>` only once it has finished, complete or with its failures
+reported; the run it replaces moves to `previous` (`<out>.previous` for other names), and older ones back into
+`<out>.runs`, where the newest few are kept. A run stopped by SIGINT or SIGTERM ends every process it started
+(papermill, the kernel, a JVM, Spark workers), stays in `<out>.runs` marked "interrupted", and never replaces or
+deletes a finished run. Concurrent runs on one `--out` each keep their own folder; the last to finish becomes
+`<out>` and the other `previous`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
+import fcntl
 import fnmatch
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import psutil
 from tqdm.auto import tqdm
 
+from helpers.core.cache import locked
 from helpers.core.params import PROFILE_ENV, resolve_profile
-from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV
+from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, write_json_atomic
 
 DEFAULT_TIMEOUT_S = 1800
+RUN_TOKEN_ENV = "FSL_RUN_TOKEN"  # inherited by every process a notebook starts, so that none escapes clean-up
+KEEP_RUNS = 5  # run folders kept per --out, besides the ones `latest` and `previous` point at
+GRACE_S = 5.0  # seconds a process gets to exit after SIGTERM before SIGKILL
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Notebook processes not yet cleaned up, by token: an interrupt during clean-up is finished by `_end_leftovers`.
+_started: dict[str, tuple[subprocess.Popen, Path]] = {}
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)(: .*)?$")
 
 
 @dataclass
@@ -28,9 +53,17 @@ class NotebookRun:
     """How one notebook's execution went."""
 
     stem: str
-    status: str  # "ok", "failed" or "timeout"
+    status: str  # "ok", "failed", "timeout", "interrupted" or "not run"
     seconds: float
     error: str = ""
+
+
+class Interrupted(Exception):
+    """The runner received SIGINT or SIGTERM."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
 
 
 def discover(notebooks_dir: Path, only: str | None = None) -> list[Path]:
@@ -52,28 +85,130 @@ def discover(notebooks_dir: Path, only: str | None = None) -> list[Path]:
     return found
 
 
-def clean_metadata(path: Path) -> None:
-    """Drop papermill and execution metadata from a notebook so that committed diffs show only content."""
+def check_parameters(notebooks: list[Path], parameters: dict[str, Any]) -> None:
+    """Refuse, in one sentence, a parameter that a selected notebook does not declare (read with papermill)."""
+    import papermill
+
+    if "profile" in parameters:
+        raise ValueError("Pass the profile with --profile, not as -p profile=….")
+    for notebook in notebooks:
+        declared = list(papermill.inspect_notebook(str(notebook)))
+        unknown = sorted(set(parameters) - set(declared))
+        if unknown:
+            close = [match for name in unknown for match in difflib.get_close_matches(name, declared, n=1)]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"Notebook {notebook.stem} has no parameter {', '.join(map(repr, unknown))}{hint}; "
+                f"it declares {', '.join(declared)}."
+            )
+
+
+def check_timeout(timeout_s: float) -> None:
+    """Refuse a per-notebook timeout that is not a positive number of seconds."""
+    if not (math.isfinite(timeout_s) and timeout_s > 0):
+        raise ValueError(
+            f"--timeout {timeout_s:g} is not a positive number of seconds; pass e.g. --timeout 1800."
+        )
+
+
+def clean_metadata(path: Path, target: Path | None = None) -> None:
+    """Drop papermill and execution metadata from a notebook so that committed diffs show only content; the
+    result replaces `target` (default: `path`) atomically, so an interrupt never leaves half a notebook."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
-
-
-def _kill_group(process: subprocess.Popen) -> None:
+    target = target or path
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
+        nbformat.write(nb, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _carrying(token: str) -> list[psutil.Process]:
+    """Processes whose environment holds this notebook's token, wherever they were re-parented."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(RUN_TOKEN_ENV) == token:
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def end_processes(process: subprocess.Popen, token: str) -> None:
+    """End papermill and everything it started (kernel, JVM, Spark workers): SIGTERM, then SIGKILL after a grace."""
+    others: dict[int, psutil.Process] = {}
+    if process.poll() is None:
+        try:
+            others.update({p.pid: p for p in psutil.Process(process.pid).children(recursive=True)})
+        except psutil.NoSuchProcess:
+            pass
+    others.update({p.pid: p for p in _carrying(token)})
+    others.pop(process.pid, None)  # papermill itself is reaped through Popen, which keeps its exit code
+    if process.poll() is None:
+        process.terminate()
+    for other in others.values():
+        try:
+            other.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        process.wait(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    _, alive = psutil.wait_procs(list(others.values()), timeout=GRACE_S)
+    for other in alive:
+        try:
+            other.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=GRACE_S)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_ANSI.sub("", text).split())[:500]
+
+
+def failure_message(executed: Path, log: Path) -> str:
+    """The exception that stopped a notebook as `Name: message`, from the executed notebook, else from its log."""
+    try:
+        for cell in json.loads(executed.read_text())["cells"]:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    return _one_line(f"{output['ename']}: {output['evalue']}")
+    except (OSError, ValueError, KeyError, TypeError):
         pass
+    lines = [_ANSI.sub("", line).strip() for line in log.read_text(errors="replace").splitlines()]
+    exceptions = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    return _one_line((exceptions or [line for line in lines if line] or ["no output"])[-1])
 
 
-def _last_error(log: Path) -> str:
-    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    errors = [line for line in lines if "Error" in line or "Exception" in line]
-    return (errors or lines or ["no output"])[-1][:500]
+def _remove_temporaries(out_dir: Path) -> None:
+    """Remove temporary files a killed notebook left in its output folder (its processes are all gone)."""
+    for tmp in out_dir.rglob("*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+
+
+def _end(token: str) -> None:
+    """End one notebook's processes, remove its temporary files and forget it."""
+    process, out_dir = _started[token]
+    end_processes(process, token)
+    _remove_temporaries(out_dir)
+    _started.pop(token, None)
+
+
+def _end_leftovers() -> None:
+    """Finish the clean-up of every notebook whose clean-up an interrupt cut short."""
+    for token in list(_started):
+        _end(token)
 
 
 def execute_notebook(
@@ -84,7 +219,9 @@ def execute_notebook(
     parameters: dict[str, Any] | None = None,
     inject_profile: bool = True,
 ) -> NotebookRun:
-    """Execute one notebook with papermill into `out_dir`; the profile goes in as a parameter or via FSL_PROFILE."""
+    """Execute one notebook with papermill into `out_dir`; the profile goes in as a parameter or via FSL_PROFILE.
+
+    Whatever happens (success, failure, timeout, an interrupt), every process it started has ended on return."""
     out_dir.mkdir(parents=True, exist_ok=True)
     params = dict(parameters or {})
     if inject_profile:
@@ -93,40 +230,214 @@ def execute_notebook(
                "--cwd", str(notebook.parent), "--no-progress-bar", "--log-output"]  # fmt: skip
     for key, value in params.items():
         command += ["-y", json.dumps({key: value})]
+    token = uuid.uuid4().hex
     env = {
         **os.environ,
         OUT_DIR_ENV: str(out_dir.resolve()),
         NOTEBOOK_ENV: notebook.stem,
         PROFILE_ENV: profile,
+        RUN_TOKEN_ENV: token,
     }
     env.setdefault("MPLBACKEND", "Agg")
     log = out_dir / f"{notebook.stem}.log"
     start = time.perf_counter()
+    code: int | None = None
     with log.open("w") as sink:
         process = subprocess.Popen(
             command, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+        _started[token] = (process, out_dir)
         try:
             code = process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.wait()
-            return NotebookRun(
-                notebook.stem, "timeout", time.perf_counter() - start, f"killed after {timeout_s:.0f} s"
-            )
+            pass
         finally:
-            _kill_group(process)
+            _end(token)
     seconds = time.perf_counter() - start
+    if code is None:
+        return NotebookRun(notebook.stem, "timeout", seconds, f"killed after {timeout_s:g} s")
     if code != 0:
-        return NotebookRun(notebook.stem, "failed", seconds, _last_error(log))
+        return NotebookRun(notebook.stem, "failed", seconds, failure_message(out_dir / notebook.name, log))
     return NotebookRun(notebook.stem, "ok", seconds)
 
 
-def _keep_previous(out_dir: Path) -> None:
-    if out_dir.exists() and any(out_dir.iterdir()):
-        previous = out_dir.with_name("previous" if out_dir.name == "latest" else f"{out_dir.name}.previous")
-        shutil.rmtree(previous, ignore_errors=True)
-        out_dir.rename(previous)
+def previous_folder(out: Path) -> Path:
+    """Where the finished run before the one in `out` is kept."""
+    return out.with_name("previous" if out.name == "latest" else f"{out.name}.previous")
+
+
+def runs_folder(out: Path) -> Path:
+    """The folder that holds every run behind `out`, one subfolder each."""
+    return out.with_name(f"{out.name}.runs")
+
+
+def _out_problem(path: Path, flag: str) -> str | None:
+    """Why the runner may not move a finished run to `path` (one sentence), or None."""
+    if path.is_symlink() or not path.exists():
+        return None
+    if not path.is_dir():
+        return f"{flag} {path} is a file; pass a folder path such as reports/latest."
+    if any(path.iterdir()) and not (path / "run.json").exists():
+        return (f"{flag} {path} is a folder that holds no run (no run.json); pass a new path, or move that folder "
+                "away first.")  # fmt: skip
+    return None
+
+
+def check_out(out: Path) -> None:
+    """Refuse, in one sentence, an --out the runner cannot use, before any notebook starts."""
+    for path, flag in ((out, "--out"), (previous_folder(out), "The previous-run folder of --out,")):
+        problem = _out_problem(path, flag)
+        if problem:
+            raise ValueError(problem)
+    parent = out.parent.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out} lies under {parent}, which is a file; pass --out under a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out} cannot be created because {parent} is not writable; pass --out under "
+                         "a folder you can write.")  # fmt: skip
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return f"{moment:%Y%m%d-%H%M%S-%f}"
+
+
+def _free_name(runs: Path, stem: str) -> Path:
+    """`runs/<stem>`, or `runs/<stem>-N` with the first N that is not taken."""
+    path, attempt = runs / stem, 1
+    while path.exists():
+        path, attempt = runs / f"{stem}-{attempt}", attempt + 1
+    return path
+
+
+def _retire(folder: Path, runs: Path) -> None:
+    """Move a finished run that leaves `previous` into the runs folder, named by when it finished."""
+    if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+        folder.rmdir()
+        return
+    marker = folder / "run.json" if (folder / "run.json").exists() else folder
+    finished = dt.datetime.fromtimestamp(marker.lstat().st_mtime, dt.UTC)
+    folder.rename(_free_name(runs, _stamp(finished)))
+
+
+@dataclass
+class RunFolder:
+    """One run's own folder under `runs_folder(out)`, locked while the run is in progress."""
+
+    out: Path
+    path: Path
+    fd: int
+
+    @classmethod
+    def open(cls, out: Path) -> RunFolder:
+        """Create and lock a new run folder behind `out` (call check_out first)."""
+        runs = runs_folder(out)
+        try:
+            runs.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(
+                f"Cannot create {runs} ({error.strerror}); pass --out under a folder you can write."
+            ) from error
+        with locked(runs):
+            others = [p for p in runs.iterdir() if p.is_dir() and _busy(p)]
+            now = dt.datetime.now(dt.UTC)
+            path = _free_name(runs, _stamp(now))
+            path.mkdir()
+            fd = os.open(path, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if others:
+            print(f"Another run ({others[0].name}) is also writing behind {out}; both are kept, and the one that "
+                  f"finishes last becomes {out}.")  # fmt: skip
+        write_json_atomic(
+            path / "run.json", {"state": "running", "started": now.isoformat(), "pid": os.getpid()}
+        )
+        return cls(out, path, fd)
+
+    def publish(self) -> None:
+        """Make this finished run `out`: the run it replaces becomes `previous`, the one before that returns to
+        the runs folder, and all but the newest KEEP_RUNS there are pruned (never one still in progress)."""
+        runs, previous = runs_folder(self.out), previous_folder(self.out)
+        with locked(runs):
+            if previous.exists() or previous.is_symlink():
+                _retire(previous, runs)
+            if self.out.exists() or self.out.is_symlink():
+                self.out.rename(previous)
+            self.path.rename(self.out)
+            self.path = self.out
+            folders = sorted((p for p in runs.iterdir() if p.is_dir()), reverse=True)
+            for old in folders[KEEP_RUNS:]:
+                if not _busy(old):
+                    shutil.rmtree(old, ignore_errors=True)
+
+    def close(self) -> None:
+        """Release the run's lock."""
+        os.close(self.fd)
+
+
+def _busy(folder: Path) -> bool:
+    """True while another process's run holds the lock on `folder`."""
+    with locked(folder, wait=False) as free:
+        return not free
+
+
+class _SignalGuard:
+    """While armed, the first SIGINT or SIGTERM raises Interrupted; any other is ignored (so clean-up and the
+    report are never cut short). Only the main thread can receive signals; elsewhere this does nothing."""
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.armed:
+            self.armed = False
+            raise Interrupted(signum)
+
+    def __enter__(self) -> _SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, old in self.previous.items():
+            signal.signal(signum, old)
+
+
+def _execute_all(
+    notebooks: list[Path],
+    folder: Path,
+    profile: str,
+    timeout_s: float,
+    parameters: dict[str, Any],
+    in_place: bool,
+) -> tuple[list[NotebookRun], Interrupted | None]:
+    """Execute the notebooks one after another into `folder`; on an interrupt, the rest are marked not run."""
+    runs: list[NotebookRun] = []
+    try:
+        bar = tqdm(notebooks, desc=f"profile {profile}", unit="notebook")
+        for notebook in bar:
+            bar.set_postfix_str(notebook.stem)
+            started = time.perf_counter()
+            try:
+                run = execute_notebook(
+                    notebook, folder, profile, timeout_s, parameters, inject_profile=not in_place
+                )
+            except Interrupted:
+                runs.append(NotebookRun(notebook.stem, "interrupted", time.perf_counter() - started))
+                raise
+            runs.append(run)
+            tqdm.write(f"{run.stem}: {run.status} in {run.seconds:.0f} s {run.error}".rstrip())
+            if in_place and run.status == "ok":
+                clean_metadata(folder / notebook.name, notebook)
+    except Interrupted as interrupted:
+        _end_leftovers()  # the interrupt may have cut a notebook's clean-up short
+        done = {r.stem for r in runs}
+        return [
+            *runs,
+            *(NotebookRun(n.stem, "not run", 0.0) for n in notebooks if n.stem not in done),
+        ], interrupted
+    return runs, None
 
 
 def run_collection(
@@ -136,25 +447,41 @@ def run_collection(
     notebooks_dir: Path = Path("notebooks"),
     timeout_s: float = DEFAULT_TIMEOUT_S,
     in_place: bool = False,
+    parameters: dict[str, Any] | None = None,
 ) -> int:
-    """Run the notebooks, write results, claims.json and the report, and return the process exit code."""
+    """Run the notebooks, write results, claims.json and the report, and return the process exit code
+    (0 all ok, 1 some failed, 128 + the signal's number when interrupted)."""
     from helpers.collection.report import write_report
 
+    parameters = dict(parameters or {})
+    check_timeout(timeout_s)
     resolved = resolve_profile(profile)
     notebooks = discover(notebooks_dir, only)
-    _keep_previous(out_dir)
-    out_dir.mkdir(parents=True)
-    runs: list[NotebookRun] = []
-    bar = tqdm(notebooks, desc=f"profile {resolved}", unit="notebook")
-    for notebook in bar:
-        bar.set_postfix_str(notebook.stem)
-        run = execute_notebook(notebook, out_dir, resolved, timeout_s, inject_profile=not in_place)
-        runs.append(run)
-        tqdm.write(f"{run.stem}: {run.status} in {run.seconds:.0f} s {run.error}".rstrip())
-        if in_place and run.status == "ok":
-            shutil.copyfile(out_dir / notebook.name, notebook)
-            clean_metadata(notebook)
-    write_report(out_dir, resolved, [asdict(r) for r in runs])
+    if parameters and in_place:
+        raise ValueError(
+            "-p cannot be combined with --in-place: committed notebooks run with their defaults."
+        )
+    check_parameters(notebooks, parameters)
+    check_out(out_dir)
+    folder = RunFolder.open(out_dir)
+    try:
+        with _SignalGuard() as guard:
+            runs, interrupted = _execute_all(
+                notebooks, folder.path, resolved, timeout_s, parameters, in_place
+            )
+            guard.armed = False
+            ok = all(r.status == "ok" for r in runs)
+            state = "interrupted" if interrupted else "complete" if ok else "failures"
+            note = f"by {interrupted}" if interrupted else ""
+            write_report(folder.path, resolved, [asdict(r) for r in runs], state=state, note=note)
+            if interrupted is None:
+                folder.publish()
+    finally:
+        folder.close()
+    if interrupted is not None:
+        print(f"Interrupted by {interrupted}: this run is kept in {folder.path} and marked interrupted; {out_dir} "
+              "still shows the last finished run.", file=sys.stderr)  # fmt: skip
+        return 128 + interrupted.signum
     failed = [r.stem for r in runs if r.status != "ok"]
     print(f"Report: {out_dir / 'report.md'}" + (f" — failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

@@ -13,6 +13,7 @@ from typing import Any
 OUT_DIR_ENV = "FSL_OUT_DIR"
 NOTEBOOK_ENV = "FSL_NOTEBOOK"
 CACHE_DIR_ENV = "FSL_CACHE_DIR"
+STORE_DIR_ENV = "FSL_STORE_DIR"
 
 _results: dict[str, Any] = {}
 
@@ -39,11 +40,32 @@ def artifact_dir(name: str) -> Path:
     return path
 
 
+def _writable_dir(path: Path, env: str) -> Path:
+    """`path`, created if needed, or one sentence naming `env` when it cannot be written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(
+            f"Cannot create {path} ({error.strerror}); set {env} to a folder you can write."
+        ) from error
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{path} is not writable; set {env} to a folder you can write.")
+    return path
+
+
 def cache_dir() -> Path:
     """A folder for regenerable data shared across runs (FSL_CACHE_DIR, default ~/.cache/faster-smaller-lighter)."""
-    path = Path(os.environ.get(CACHE_DIR_ENV, Path.home() / ".cache" / "faster-smaller-lighter"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _writable_dir(
+        Path(os.environ.get(CACHE_DIR_ENV, Path.home() / ".cache" / "faster-smaller-lighter")), CACHE_DIR_ENV
+    )
+
+
+def store_dir(name: str) -> Path:
+    """A folder for data that must outlive runs, such as the MLflow store: `$FSL_STORE_DIR/<name>`, by default
+    `~/.local/share/faster-smaller-lighter/<name>` (or under $XDG_DATA_HOME), never inside a run's folder."""
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    root = Path(os.environ.get(STORE_DIR_ENV) or data_home / "faster-smaller-lighter")
+    return _writable_dir(root.expanduser() / name, STORE_DIR_ENV)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -65,12 +87,28 @@ def to_jsonable(value: Any) -> Any:
     )
 
 
+def file_mode(directory: bool = False) -> int:
+    """The mode the user's umask gives a new file (or folder), e.g. 0o644 under umask 022."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file beside `path`, then rename it, so a crash never leaves half a file."""
+    """Write JSON to a temporary file beside `path`, then rename it, so a crash never leaves half a file; the
+    file gets the umask's mode like any other output, and the temporary file is removed if writing fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(data, tmp, indent=2, sort_keys=True)
-    os.replace(tmp.name, path)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    ) as tmp:
+        try:
+            json.dump(data, tmp, indent=2, sort_keys=True)
+            tmp.flush()
+            os.chmod(tmp.name, file_mode())
+            os.replace(tmp.name, path)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
 
 
 def record(key: str, value: Any) -> Any:

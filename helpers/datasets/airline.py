@@ -10,9 +10,7 @@ real file is used only when the user passes its path or asks for `download_airli
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.core.cache import sha256_of, verified
 from helpers.core.results import cache_dir
 
 FEATURES: list[str] = [
@@ -33,6 +32,7 @@ LATE_MINUTES = (
     10  # the generator marks a flight late when it arrives more than this many minutes behind schedule
 )
 
+GENERATOR_VERSION = 1  # bump when `_generate` changes: it invalidates cached synthetic files
 AIRLINE_URL = "https://data.rapids.ai/cloud-ml/airline_20000000.parquet"
 
 N_AIRPORTS = 300
@@ -208,27 +208,24 @@ def airline_parquet(n_rows: int, seed: int = 0, data_path: str | os.PathLike | N
     if not isinstance(n_rows, (int, np.integer)) or isinstance(n_rows, bool) or n_rows < 1:
         raise ValueError(f"airline_parquet needs a positive integer n_rows, got {n_rows!r}.")
     on_gpu = gpu_generation_available()
-    path = cache_dir() / f"airline_synthetic_{int(n_rows)}_seed{seed}_{'cupy' if on_gpu else 'numpy'}.parquet"
-    if path.exists():
-        return path
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".parquet.tmp", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-    try:
+    generator = "cupy" if on_gpu else "numpy"
+    path = cache_dir() / f"airline_synthetic_{int(n_rows)}_seed{seed}_{generator}.parquet"
+    holds = {"rows": int(n_rows), "seed": seed, "generator": generator, "version": GENERATOR_VERSION,
+             "columns": COLUMNS}  # fmt: skip
+
+    def build(tmp: Path) -> None:
         frame = _make_cudf(int(n_rows), seed) if on_gpu else make_airline(int(n_rows), seed, on_gpu=False)
-        frame.to_parquet(tmp_path, index=False)
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-    return path
+        frame.to_parquet(tmp, index=False)
+
+    return verified(path, holds, build, inspect=_parquet_facts)
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 hex digest of a file, read in 8 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(8 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _parquet_facts(path: Path) -> dict[str, Any]:
+    """Rows and columns a Parquet file really holds, read from its footer."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(path)
+    return {"rows": metadata.num_rows, "columns": list(metadata.schema.to_arrow_schema().names)}
 
 
 def download_airline(dest: str | os.PathLike, sha256: str | None = None, url: str = AIRLINE_URL) -> Path:

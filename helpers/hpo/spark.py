@@ -6,6 +6,7 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -41,9 +42,21 @@ def unavailable_reason(master: str) -> str | None:
     if importlib.util.find_spec("pyspark") is None:
         return ("PySpark is not installed, so Hyperopt runs its trials one after another; "
                 "`pip install pyspark` to run them on Spark.")  # fmt: skip
-    if java_executable() is None:
+    home = os.environ.get("JAVA_HOME")
+    if home and not os.access(Path(home) / "bin" / "java", os.X_OK):
+        return (f"JAVA_HOME={home} holds no runnable bin/java, so Hyperopt runs its trials one after another; point "
+                "JAVA_HOME at a JDK 17 or 21 (or unset it to use the `java` on PATH) to run them on Spark.")  # fmt: skip
+    java = java_executable()
+    if java is None:
         return ("Java is not installed (no JAVA_HOME and no `java` on PATH), so Hyperopt runs its trials one after "
                 "another; install a JDK 17 or 21 to run them on Spark.")  # fmt: skip
+    try:
+        works = subprocess.run([java, "-version"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        works = False
+    if not works:
+        return (f"`{java} -version` fails, so Hyperopt runs its trials one after another; install a JDK 17 or 21 "
+                "(or point JAVA_HOME at one) to run them on Spark.")  # fmt: skip
     return None
 
 

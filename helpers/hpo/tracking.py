@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from helpers.core.results import store_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,14 +26,38 @@ STRATEGY_TAG = "fsl.strategy"
 PARENT_TAG = "mlflow.parentRunId"
 
 
-def resolve_tracking_uri(explicit: str | None, store_dir: Path) -> str:
-    """The `explicit` URI if given, else $MLFLOW_TRACKING_URI, else a SQLite file `<store_dir>/mlflow.db`."""
+def default_store_dir() -> Path:
+    """The folder of the default MLflow store, shared by every run so that reruns append: `$FSL_STORE_DIR/mlflow`
+    (default `~/.local/share/faster-smaller-lighter/mlflow`), never inside a run's output folder."""
+    return store_dir("mlflow")
+
+
+def resolve_tracking_uri(explicit: str | None, folder: Path | None = None) -> str:
+    """The `explicit` URI if given, else $MLFLOW_TRACKING_URI, else a SQLite file `mlflow.db` in `folder`
+    (default: `default_store_dir()`)."""
     if explicit:
         return explicit
     from_env = os.environ.get("MLFLOW_TRACKING_URI")
     if from_env:
         return from_env
-    return f"sqlite:///{(Path(store_dir) / 'mlflow.db').resolve()}"
+    return f"sqlite:///{(Path(folder or default_store_dir()) / 'mlflow.db').resolve()}"
+
+
+def check_sqlite_store(database: Path) -> None:
+    """Refuse, in one sentence with the path and a fix, a store file that is not a readable SQLite database
+    (MLflow would otherwise fail with a long log that never names it); the file is never rewritten."""
+    if not database.exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        verdict = str(error)
+    if verdict != "ok":
+        raise ValueError(
+            f"The MLflow store {database} is damaged ({verdict}); move it aside (mv {shlex.quote(str(database))} "
+            f"{shlex.quote(str(database))}.broken) to start a new store there, or pass another tracking_uri."
+        )
 
 
 def sqlite_file(uri: str) -> Path | None:
@@ -58,6 +85,7 @@ class Tracker:
         database = sqlite_file(uri)
         if database is not None:
             database.parent.mkdir(parents=True, exist_ok=True)
+            check_sqlite_store(database)
         self.uri = uri
         self.client = MlflowClient(uri)
         self.backend = backend

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.benchmark import Timing, measure
+from helpers.core.cache import verified
 from helpers.core.claims import Claim, at_least, greater_than
 from helpers.core.results import cache_dir
 from helpers.datasets.airline import civil_days
@@ -115,17 +116,18 @@ def prepare_inputs(source: Path, rows: int | None = None) -> EtlInputs:
     stat = source.stat()
     key = hashlib.sha1(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     folder = cache_dir() / "etl" / f"{source.stem}_{key}_{rows}"
-    folder.mkdir(parents=True, exist_ok=True)
+    holds = {"source": str(source.resolve()), "source_size": stat.st_size, "rows": rows, "format": 1}
+
+    def build(tmp: Path) -> None:
+        part = table.slice(0, rows)
+        n_airports = int(max(pc.max(part["Origin"]).as_py(), pc.max(part["Dest"]).as_py())) + 1
+        tmp.mkdir()
+        airport_table(n_airports).to_csv(tmp / "airports.csv", index=False)
+        pq.write_table(part, tmp / "flights.parquet")
+        pacsv.write_csv(part, tmp / "flights.csv")
+
+    verified(folder, holds, build)
     inputs = EtlInputs(folder / "flights.parquet", folder / "flights.csv", folder / "airports.csv", rows)
-    if not all(p.exists() for p in (inputs.parquet, inputs.csv, inputs.airports)):
-        table = table.slice(0, rows)
-        n_airports = int(max(pc.max(table["Origin"]).as_py(), pc.max(table["Dest"]).as_py())) + 1
-        temporary = {p: p.with_name(p.name + ".tmp") for p in (inputs.parquet, inputs.csv, inputs.airports)}
-        airport_table(n_airports).to_csv(temporary[inputs.airports], index=False)
-        pq.write_table(table, temporary[inputs.parquet])
-        pacsv.write_csv(table, temporary[inputs.csv])
-        for path, tmp in temporary.items():
-            os.replace(tmp, path)
     return inputs
 
 
