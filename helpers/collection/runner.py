@@ -17,10 +17,14 @@ from typing import Any
 import nbformat
 from tqdm.auto import tqdm
 
+from helpers.collection.outputs import tidy_file
 from helpers.core.params import PROFILE_ENV, resolve_profile
 from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV
 
 DEFAULT_TIMEOUT_S = 1800
+# Figures render inline, so that the executed notebook stores them as images (a non-interactive backend such as
+# Agg, inherited from the caller, would make every plt.show() draw nothing).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @dataclass
@@ -98,8 +102,8 @@ def execute_notebook(
         OUT_DIR_ENV: str(out_dir.resolve()),
         NOTEBOOK_ENV: notebook.stem,
         PROFILE_ENV: profile,
+        "MPLBACKEND": INLINE_BACKEND,
     }
-    env.setdefault("MPLBACKEND", "Agg")
     log = out_dir / f"{notebook.stem}.log"
     start = time.perf_counter()
     with log.open("w") as sink:
@@ -117,6 +121,8 @@ def execute_notebook(
         finally:
             _kill_group(process)
     seconds = time.perf_counter() - start
+    if (out_dir / notebook.name).exists():
+        tidy_file(out_dir / notebook.name)
     if code != 0:
         return NotebookRun(notebook.stem, "failed", seconds, _last_error(log))
     return NotebookRun(notebook.stem, "ok", seconds)
