@@ -31,10 +31,10 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-## Re-execute the committed notebooks in place (cpu profile), re-stamp their badges, refresh the README's claims.
+## Re-stamp the notebooks' badges, re-execute them in place (cpu profile), refresh the README's index and claims.
 notebooks: $(STAMP)
-	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
 	$(PY) -m helpers badges
+	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
 	$(PY) -m helpers readme --run reports/notebooks
 
 ## On a CUDA machine: PyTorch notebooks (00, 04–10) with the gpu profile, then the gpu-marked tests.

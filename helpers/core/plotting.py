@@ -79,7 +79,11 @@ def _thin_markers(fig: Figure, most: int = 15) -> None:
     for ax in fig.get_axes():
         for line in ax.get_lines():
             points = len(line.get_xdata())
-            if points > most and line.get_marker() not in (None, "None", "", " ") and line.get_markevery() is None:
+            if (
+                points > most
+                and line.get_marker() not in (None, "None", "", " ")
+                and line.get_markevery() is None
+            ):
                 line.set_markevery(max(1, points // most))
 
 
