@@ -6,8 +6,12 @@ Each filter names the library, the exact message and why it is safe to hide; any
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class _DropMessages(logging.Filter):
@@ -59,3 +63,18 @@ def silence_known_noise() -> None:
             logger.addFilter(_DropMessages(pattern))
     for category, pattern, _why in WARNING_FILTERS:
         warnings.filterwarnings("ignore", message=pattern, category=category)
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null, restoring it afterwards: torch.profiler's C++ side (kineto) writes
+    `profiler_start`/`profiler_stop` lines there that no Python filter can reach."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
