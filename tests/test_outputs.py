@@ -71,3 +71,14 @@ def test_executed_notebook_holds_figures_and_finished_bars(tmp_path):
     assert images[0].metadata["image/png"]["alt"] == "Chart."
     assert (tmp_path / "out" / "90_demo.line.png").exists()
     assert not any(WIDGET_VIEW in o.get("data", {}) for o in outputs)
+
+
+def test_text_bar_frames_written_as_separate_outputs_collapse_to_the_last():
+    frames = ["  0%|          | 0/4", "\r 50%|█████     | 2/4", "\r100%|██████████| 4/4", "\n"]
+    outputs = [new_output("stream", name="stdout", text=f) for f in frames]
+    outputs.append(new_output("stream", name="stderr", text="Total Trials: 4\n"))
+    cell = tidy(new_notebook(cells=[new_code_cell("x", outputs=outputs)])).cells[0]
+    assert [(o.name, o.text) for o in cell.outputs] == [
+        ("stdout", "100%|██████████| 4/4\n"),
+        ("stderr", "Total Trials: 4\n"),
+    ]

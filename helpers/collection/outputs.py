@@ -73,6 +73,21 @@ def _tidy_output(output: NotebookNode, models: dict[str, Any]) -> NotebookNode |
     return output if data else None
 
 
+def _stream(output: NotebookNode) -> str | None:
+    return output.get("name") if output.get("output_type") == "stream" else None
+
+
+def _merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
+    """Join consecutive outputs of the same stream (a text bar writes each frame as its own output)."""
+    merged: list[NotebookNode] = []
+    for output in outputs:
+        if merged and _stream(output) and _stream(output) == _stream(merged[-1]):
+            merged[-1]["text"] += output.get("text", "")
+        else:
+            merged.append(output)
+    return merged
+
+
 def tidy(nb: NotebookNode) -> NotebookNode:
     """Finish progress bars and collapse carriage returns in `nb`'s outputs (in place); drop the widget state."""
     widgets = nb.metadata.pop("widgets", {})
@@ -80,7 +95,7 @@ def tidy(nb: NotebookNode) -> NotebookNode:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        tidied = (_tidy_output(o, models) for o in cell.get("outputs", []))
+        tidied = (_tidy_output(o, models) for o in _merge_streams(cell.get("outputs", [])))
         cell.outputs = [o for o in tidied if o is not None]
     return nb
 
