@@ -187,9 +187,9 @@ def update_readme(readme: Path, run_dir: Path, notebooks_dir: Path = Path("noteb
         f"{hardware[0].removeprefix('CPU: ')}; {hardware[2]}. Regenerate with `python -m helpers readme`."
     )
     text = readme.read_text()
-    index = f"Times from the run of {run['finished']} (profile `{run['profile']}`).\n\n" + notebook_index(
-        run, notebooks_dir
-    )
+    cores = hardware[0].removeprefix("CPU: ")
+    index = f"Times from the run of {run['finished']} (profile `{run['profile']}`) on {cores}.\n\n"
+    index += notebook_index(run, notebooks_dir)
     text = replace_block(text, INDEX_START, INDEX_END, index, readme.name)
     claims = measured_on + "\n\n" + claims_markdown(json.loads(claims_file.read_text()))
     readme.write_text(replace_block(text, README_START, README_END, claims, readme.name))
