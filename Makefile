@@ -32,11 +32,11 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-## Re-execute the committed notebooks in place (cpu profile), re-stamp their badges, refresh the README's claims,
+## Re-stamp the notebooks' badges, re-execute them in place (cpu profile), refresh the README's index and claims,
 ## publish the run as this machine's reference in docs/results/ and refresh the README's results across machines.
 notebooks: $(STAMP)
-	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
 	$(PY) -m helpers badges
+	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
 	$(PY) -m helpers readme --run reports/notebooks
 	$(PY) -m helpers publish reports/notebooks
 	$(PY) -m helpers compare docs/results/* --readme README.md

@@ -1,4 +1,4 @@
-"""Cloud launch: every notebook starts with the badge row and the guarded setup cell, both for the one repository."""
+"""Cloud launch: every notebook's title is followed by the badge row and the guarded setup cell, for the one repository."""
 
 from __future__ import annotations
 
@@ -36,10 +36,13 @@ def test_a_repository_url_outside_github_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_starts_with_badges_and_setup_cell_for_the_one_url(notebook):
+def test_notebook_title_comes_first_then_badges_and_setup_cell_for_the_one_url(notebook):
     nb = nbformat.read(notebook, as_version=4)
     path = cloud.relative_path(notebook, REPO)
-    badges, setup = nb.cells[0], nb.cells[1]
+    title, badges, setup = nb.cells[:3]
+    assert title.cell_type == "markdown" and title.source.startswith("# "), (
+        f"{notebook.name}: the first cell must be the title and summary: {FIX}"
+    )
     assert cloud.BADGES_TAG in badges.metadata.get("tags", []), f"{notebook.name} has no badge row: {FIX}"
     assert cloud.SETUP_TAG in setup.metadata.get("tags", []), f"{notebook.name} has no setup cell: {FIX}"
     links = re.findall(r"\]\((https://[^)]+)\)", badges.source)
@@ -89,13 +92,25 @@ def test_badges_command_is_idempotent_and_replaces_old_cells(tmp_path, monkeypat
     assert f"stamped {notebooks[0].relative_to(tmp_path)}" in capsys.readouterr().out
     first = {p: p.read_bytes() for p in notebooks}
     restamped = nbformat.read(notebooks[0], as_version=4)
-    assert [c.id for c in restamped.cells[:2]] == [cloud.BADGES_TAG, cloud.SETUP_TAG]
+    at = cloud.title_end(restamped.cells)
+    assert at == 1 and [c.id for c in restamped.cells[at : at + 2]] == [cloud.BADGES_TAG, cloud.SETUP_TAG]
     tags = [t for c in restamped.cells for t in c.metadata.get("tags", [])]
     assert tags.count(cloud.BADGES_TAG) == tags.count(cloud.SETUP_TAG) == 1
     assert "github.com/old/place" not in nbformat.writes(restamped)
     assert main(["badges"]) == 0
     assert "(0 updated)" in capsys.readouterr().out
     assert {p: p.read_bytes() for p in notebooks} == first
+
+
+def test_stamping_puts_badges_after_the_title_or_first_without_one():
+    title = nbformat.v4.new_markdown_cell("# Title\n\nWhat this notebook measures.")
+    code = nbformat.v4.new_code_cell("x = 1")
+    nb = nbformat.v4.new_notebook(cells=[title, code])
+    tags = [c.metadata.get("tags", [None])[0] for c in cloud.stamped(nb, REPO, "notebooks/00_x.ipynb").cells]
+    assert tags == [None, cloud.BADGES_TAG, cloud.SETUP_TAG, None]
+    nb.cells = [code]
+    tags = [c.metadata.get("tags", [None])[0] for c in cloud.stamped(nb, REPO, "notebooks/00_x.ipynb").cells]
+    assert tags == [cloud.BADGES_TAG, cloud.SETUP_TAG, None]
 
 
 def test_stamping_an_nbformat_4_4_notebook_adds_no_cell_ids():

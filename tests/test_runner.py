@@ -132,10 +132,19 @@ def test_readme_claims_block_is_regenerated_from_a_run(tmp_path, monkeypatch):
     (run_dir / "01_good.claims.json").write_text(json.dumps([entry]))
     write_report(run_dir, "cpu", [{"stem": "01_good", "status": "ok", "seconds": 1.0, "error": ""}])
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- claims:start -->\nold\n<!-- claims:end -->\noutro\n")
-    update_readme(readme, run_dir)
+    readme.write_text(
+        "intro\n<!-- notebooks:start -->\n<!-- notebooks:end -->\n<!-- claims:start -->\nold\n<!-- claims:end -->\noutro\n"
+    )
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_good.ipynb", "1")
+    nb = nbformat.read(notebooks / "01_good.ipynb", as_version=4)
+    nb.metadata["fsl"] = {"question": "Is the ratio at least 2?", "gpu": "none"}
+    nbformat.write(nb, notebooks / "01_good.ipynb")
+    update_readme(readme, run_dir, notebooks)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
+    assert "| [01_good](notebooks/01_good.ipynb) | Is the ratio at least 2? | 0.0 min | none |" in text
     assert "ratio is at least 2" in text and "**not reproduced**" in text and "profile `cpu`" in text
     with pytest.raises(ValueError, match="No finished run"):
         update_readme(readme, tmp_path / "missing")

@@ -54,7 +54,11 @@ def test_tracking_uri_precedence(tmp_path, monkeypatch):
     assert resolve_tracking_uri(None, tmp_path) == "http://tracking:5000"
     assert resolve_tracking_uri("sqlite:////x/y.db", tmp_path) == "sqlite:////x/y.db"
     assert sqlite_file("http://tracking:5000") is None
-    assert ui_command("sqlite:////a b/m.db") == "mlflow ui --backend-store-uri 'sqlite:////a b/m.db'"
+    monkeypatch.chdir(tmp_path)
+    assert (
+        ui_command(f"sqlite:///{tmp_path}/a b/m.db") == "mlflow ui --backend-store-uri 'sqlite:///a b/m.db'"
+    )
+    assert ui_command("http://tracking:5000") == "mlflow ui --backend-store-uri http://tracking:5000"
 
 
 def test_sequential_sweep_logs_nested_runs_and_survives_a_failure(store):

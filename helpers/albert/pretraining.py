@@ -486,19 +486,28 @@ def plot_curves(curves: pd.DataFrame, smooth: int = 20) -> Figure:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 5, figsize=(18, 3.6))
-    colors = {"mlm": "tab:gray", "nsp": "tab:blue", "sop": "tab:orange"}
+    colors = {"mlm": "0.45", "nsp": "#0072B2", "sop": "#E69F00"}  # grey baseline; Okabe–Ito blue and orange
+    markers = {"mlm": "s", "nsp": "o", "sop": "^"}  # tasks told apart without colour too
     for task, group in curves.groupby("task", sort=False):
         mean = group.groupby("step")[["mlm_loss", "pair_loss"]].mean().rolling(smooth, min_periods=1).mean()
-        axes[0].plot(mean.index, mean["mlm_loss"], color=colors[task], label=TASK_NAMES[task])
+        axes[0].plot(
+            mean.index, mean["mlm_loss"], color=colors[task], marker=markers[task], label=TASK_NAMES[task]
+        )
         if task != "mlm":
-            axes[1].plot(mean.index, mean["pair_loss"], color=colors[task], label=TASK_NAMES[task])
+            axes[1].plot(
+                mean.index,
+                mean["pair_loss"],
+                color=colors[task],
+                marker=markers[task],
+                label=TASK_NAMES[task],
+            )
         points = group.dropna(subset=["mlm_acc"]).groupby("step")[[f"{e}_acc" for e in TASKS]]
         mean_acc, std_acc = points.mean(), points.std().fillna(0.0)
         for ax, e in zip(axes[2:], TASKS, strict=True):
             ax.plot(
                 mean_acc.index,
                 100 * mean_acc[f"{e}_acc"],
-                marker="o",
+                marker=markers[task],
                 ms=3,
                 color=colors[task],
                 label=TASK_NAMES[task],

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +12,7 @@ from tqdm.auto import tqdm
 from helpers.albert.configs import NOTEBOOK, PAPER, Shape, config_for
 from helpers.core.benchmark import Timing, measure
 from helpers.core.claims import Claim, at_least, within
+from helpers.core.noise import native_stderr_silenced
 from helpers.core.params import require
 
 VARIANTS = ("default", "controlled")
@@ -105,25 +104,11 @@ def build_step(
     return TrainStep(model, optimizer, batch, autocast)
 
 
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null (the profiler's C++ start/stop log lines), restoring it afterwards."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _cpu_transient_peak(step: Callable[[], Any]) -> int:
     from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
-    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     stack = list(prof.profiler.kineto_results.experimental_event_tree())
     peak = 0

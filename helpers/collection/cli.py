@@ -58,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         "clean", help="drop papermill/execution metadata from notebooks (keeps outputs)"
     )
     clean.add_argument("paths", nargs="+", type=Path)
-    readme = commands.add_parser("readme", help="refresh the README's claims table from a finished run")
+    readme = commands.add_parser(
+        "readme", help="refresh the README's notebook index and claims table from a finished run"
+    )
     readme.add_argument("--run", type=Path, default=Path("reports/notebooks"), help="run folder to read")
+    readme.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
     badges = commands.add_parser("badges", help="stamp the badge row and setup cell into notebooks")
     badges.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")
     compare = commands.add_parser(
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "badges":
             return stamp_badges(args.notebooks)
         if args.command == "readme":
-            update_readme(Path("README.md"), args.run)
+            update_readme(Path("README.md"), args.run, args.notebooks)
             return 0
         if args.command == "compare":
             return compare_command(args.runs, args.out, args.readme, args.references)

@@ -1,4 +1,4 @@
-"""Cloud launch: the badge row (Colab, Kaggle, Binder) and the guarded setup cell at the top of every notebook."""
+"""Cloud launch: the badge row (Colab, Kaggle, Binder) and the guarded setup cell after every notebook's title."""
 
 from __future__ import annotations
 
@@ -120,14 +120,24 @@ def _cell(nb: NotebookNode, kind: str, source: str, tag: str) -> NotebookNode:
     return cell
 
 
+def title_end(cells: list[NotebookNode]) -> int:
+    """Index just after the title cell (the first Markdown cell starting with `# `); 0 when there is none."""
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            return index + 1
+    return 0
+
+
 def stamped(nb: NotebookNode, repo: Repository, path: str) -> NotebookNode:
-    """A copy of `nb` that starts with the badge row and the setup cell (older copies of both are replaced)."""
+    """A copy of `nb` with the badge row and the setup cell right after its title and summary (older copies of
+    both are replaced), so that a reader sees what the notebook is before how to launch it."""
     result = copy.deepcopy(nb)
     ours = (BADGES_TAG, SETUP_TAG)
     result.cells = [
         c for c in result.cells if not set(c.metadata.get("tags", [])) & set(ours) and c.get("id") not in ours
     ]
-    result.cells[:0] = [
+    at = title_end(result.cells)
+    result.cells[at:at] = [
         _cell(result, "markdown", badge_row(repo, path), BADGES_TAG),
         _cell(result, "code", setup_source(repo), SETUP_TAG),
     ]

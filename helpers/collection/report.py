@@ -1,23 +1,32 @@
-"""The run report: hardware summary, every claim beside its published figure, notebook status, figures."""
+"""The run report: hardware summary, every claim beside its published figure, notebook status, figures.
+
+`report.html` is self-contained (figures embedded as data URIs, with their alt text) and links a rendered HTML
+page of each executed notebook. The README's notebook index and claims table are regenerated from a run.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
 import json
 from pathlib import Path
 from typing import Any
 
 import markdown
+import nbformat
 
 from helpers.collection.provenance import run_metadata
 from helpers.core.environment import environment_report, summary_lines
+from helpers.core.plotting import read_alt
 from helpers.core.results import write_json_atomic
 
 UNFINISHED = {"failed": "failed", "timeout": "timed out", "interrupted": "interrupted"}
 HTML_HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>Faster · Smaller · Lighter — run report</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}
-th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5}</style></head><body>
+th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5}figcaption{font-size:.85em;color:#555}</style>
+</head><body>
 """
 
 
@@ -65,11 +74,32 @@ def claims_markdown(claims: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def render_notebook(notebook: Path) -> Path:
+    """Write `<stem>.html` beside an executed notebook (nbconvert's lab template; images stay embedded)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(notebook, as_version=4))
+    page = notebook.with_suffix(".html")
+    page.write_text(body)
+    return page
+
+
+def figure_html(path: Path) -> str:
+    """A figure embedded as a data URI, with its alt text as `alt` and as a caption."""
+    alt = html.escape(read_alt(path), quote=True)
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+        f"<figcaption>{html.escape(path.stem)}: {alt}</figcaption></figure>"
+    )
+
+
 def write_report(
     out_dir: Path, profile: str, runs: list[dict[str, Any]], state: str | None = None, note: str = ""
 ) -> None:
-    """Write claims.json, run.json, report.md and report.html for a run that ended; `state` is complete,
-    failures (derived from the runs when None) or interrupted, explained by `note`."""
+    """Write claims.json, run.json, report.md, a page per executed notebook and a self-contained report.html for a
+    run that ended; `state` is complete, failures (derived from the runs when None) or interrupted, explained by
+    `note`."""
     stems = [r["stem"] for r in runs]
     state = state or ("complete" if all(r["status"] == "ok" for r in runs) else "failures")
     claims = collect_claims(out_dir, stems, {r["stem"]: r["status"] for r in runs})
@@ -88,10 +118,16 @@ def write_report(
         stem = run["stem"]
         figures[stem] = sorted(out_dir.glob(f"{stem}.*.png"))
         results = _load_json(out_dir / f"{stem}.results.json", {})
+        executed = out_dir / f"{stem}.ipynb"
+        link = (
+            f"[{stem}]({render_notebook(executed).name}) ([ipynb]({stem}.ipynb))"
+            if executed.exists()
+            else stem
+        )
         status = run["status"] if run["status"] == "ok" else f"**{run['status']}**"
         status += f": {_cell(run['error'])}" if run["error"] else ""
         notebook_rows.append(
-            f"| [{stem}]({stem}.ipynb) | {status} | {run['seconds']:.0f} s | {len(results)} | {len(figures[stem])} |"
+            f"| {link} | {status} | {run['seconds']:.0f} s | {len(results)} | {len(figures[stem])} |"
         )
     blocks = [
         "# Faster · Smaller · Lighter — run report",
@@ -110,35 +146,74 @@ def write_report(
         "\n".join(notebook_rows),
         "## Figures",
     ]
+    text = "\n\n".join(blocks)
+    markdown_figures, html_figures = [], []
     for stem, paths in figures.items():
         if paths:
-            blocks.append(f"### {stem}")
-            blocks.extend(f"![{p.stem}]({p.name})" for p in paths)
-    text = "\n\n".join(blocks) + "\n"
-    (out_dir / "report.md").write_text(text)
-    body = markdown.markdown(text, extensions=["tables"])
+            markdown_figures.append(f"### {stem}")
+            markdown_figures.extend(f"![{read_alt(p)}]({p.name})" for p in paths)
+            html_figures.append(f"<h3>{html.escape(stem)}</h3>")
+            html_figures.extend(figure_html(p) for p in paths)
+    (out_dir / "report.md").write_text("\n\n".join([text, *markdown_figures]) + "\n")
+    body = markdown.markdown(text, extensions=["tables"]) + "\n" + "\n".join(html_figures)
     (out_dir / "report.html").write_text(HTML_HEAD + body + "\n</body></html>\n")
 
 
 README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
+INDEX_START, INDEX_END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+NOTEBOOK_METADATA = "fsl"  # notebook metadata key holding {"question": ..., "gpu": ...} for the README index
 
 
-def update_readme(readme: Path, run_dir: Path) -> None:
-    """Replace the README's claims block with the claims table of the run in `run_dir`."""
+def replace_block(text: str, start: str, end: str, block: str, where: str = "README.md") -> str:
+    """`text` with everything from marker `start` to marker `end` (both kept) replaced by `block`."""
+    if text.count(start) != 1 or text.count(end) != 1:
+        raise ValueError(
+            f"{where} must hold exactly one {start} and one {end} marker (found {text.count(start)} and "
+            f"{text.count(end)}); put the pair on their own lines where the generated table goes."
+        )
+    first, last = text.index(start), text.index(end)
+    if last < first:
+        raise ValueError(f"{where} has {end} before {start}; put the start marker first.")
+    return text[:first] + start + "\n\n" + block + "\n\n" + end + text[last + len(end) :]
+
+
+def notebook_index(run: dict[str, Any], notebooks_dir: Path) -> str:
+    """The README's notebook index: each notebook, the question it answers, its run time, the GPU it uses."""
+    lines = [
+        f"| Notebook | The question it answers | `{run['profile']}` profile time | GPU |",
+        "|---|---|---|---|",
+    ]
+    for entry in run["notebooks"]:
+        path = notebooks_dir / f"{entry['stem']}.ipynb"
+        about = nbformat.read(path, as_version=4).metadata.get(NOTEBOOK_METADATA, {}) if path.exists() else {}
+        if not about.get("question") or not about.get("gpu"):
+            raise ValueError(
+                f"{path} has no metadata.{NOTEBOOK_METADATA}.question/gpu; add both (one line each) so that the "
+                "README index can describe it."
+            )
+        time = f"{entry['seconds'] / 60:.1f} min" if entry["status"] == "ok" else f"**{entry['status']}**"
+        lines.append(
+            f"| [{entry['stem']}](notebooks/{path.name}) | {_cell(about['question'])} | {time} | "
+            f"{_cell(about['gpu'])} |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, run_dir: Path, notebooks_dir: Path = Path("notebooks")) -> None:
+    """Regenerate the README's notebook index and claims table from the run in `run_dir`."""
     claims_file, run_file = run_dir / "claims.json", run_dir / "run.json"
     if not claims_file.exists() or not run_file.exists():
         raise ValueError(f"No finished run in {run_dir}; run `make notebooks` (or `make run`) first.")
     run = json.loads(run_file.read_text())
     hardware = summary_lines(run["environment"])
-    block = "\n\n".join(
-        [
-            README_START,
-            f"Measured by `make notebooks` (profile `{run['profile']}`, {run['finished']}) on: "
-            f"{hardware[0].removeprefix('CPU: ')}; {hardware[2]}. Regenerate with `python -m helpers readme`.",
-            claims_markdown(json.loads(claims_file.read_text())),
-            README_END,
-        ]
+    measured_on = (
+        f"Measured by `make notebooks` (profile `{run['profile']}`, {run['finished']}) on: "
+        f"{hardware[0].removeprefix('CPU: ')}; {hardware[2]}. Regenerate with `python -m helpers readme`."
     )
     text = readme.read_text()
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    readme.write_text(text[:start] + block + text[end:])
+    cores = hardware[0].removeprefix("CPU: ")
+    index = f"Times from the run of {run['finished']} (profile `{run['profile']}`) on {cores}.\n\n"
+    index += notebook_index(run, notebooks_dir)
+    text = replace_block(text, INDEX_START, INDEX_END, index, readme.name)
+    claims = measured_on + "\n\n" + claims_markdown(json.loads(claims_file.read_text()))
+    readme.write_text(replace_block(text, README_START, README_END, claims, readme.name))

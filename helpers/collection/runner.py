@@ -34,6 +34,7 @@ import nbformat
 import psutil
 from tqdm.auto import tqdm
 
+from helpers.collection.outputs import tidy_file
 from helpers.core.cache import locked
 from helpers.core.params import PROFILE_ENV, resolve_profile
 from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, write_json_atomic
@@ -46,6 +47,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Notebook processes not yet cleaned up, by token: an interrupt during clean-up is finished by `_end_leftovers`.
 _started: dict[str, tuple[subprocess.Popen, Path]] = {}
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)(: .*)?$")
+# Figures render inline, so that the executed notebook stores them as images (a non-interactive backend such as
+# Agg, inherited from the caller, would make every plt.show() draw nothing).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @dataclass
@@ -237,8 +241,8 @@ def execute_notebook(
         NOTEBOOK_ENV: notebook.stem,
         PROFILE_ENV: profile,
         RUN_TOKEN_ENV: token,
+        "MPLBACKEND": INLINE_BACKEND,
     }
-    env.setdefault("MPLBACKEND", "Agg")
     log = out_dir / f"{notebook.stem}.log"
     start = time.perf_counter()
     code: int | None = None
@@ -254,6 +258,8 @@ def execute_notebook(
         finally:
             _end(token)
     seconds = time.perf_counter() - start
+    if (out_dir / notebook.name).exists():
+        tidy_file(out_dir / notebook.name)
     if code is None:
         return NotebookRun(notebook.stem, "timeout", seconds, f"killed after {timeout_s:g} s")
     if code != 0:

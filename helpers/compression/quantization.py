@@ -35,6 +35,7 @@ from helpers.compression.measure import (
     cpu_latency_ms,
     serialized_size,
 )
+from helpers.core.noise import native_stderr_silenced
 
 INT8_FRACTION_OF_FP32 = 0.25  # the physical limit: one byte instead of four per weight
 TORCHAO_CONFIG = "Int8DynamicActivationInt8WeightConfig"
@@ -233,7 +234,7 @@ def op_counts(
     """Operators dispatched by one forward pass (torch.profiler): total count and the most frequent ones."""
     from torch.profiler import ProfilerActivity, profile
 
-    with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU]) as prof:
+    with torch.inference_mode(), native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof:
         model(x)
     events = [e for e in prof.key_averages() if "::" in e.key]
     counts = sorted(((e.key, e.count) for e in events), key=lambda kv: -kv[1])

@@ -208,7 +208,9 @@ def plot_tradeoffs(frame: pd.DataFrame, front: Sequence[str], baseline: str) -> 
     if GPU_LATENCY in frame and frame[GPU_LATENCY].notna().any():
         panels.append((GPU_LATENCY, None, "GPU latency, batch 1 (ms, median)"))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.8), sharey=True, squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()
+    colours = cycle["color"]
+    markers = [m for m in cycle.get("marker", ["o"]) if m != "*"] or ["o"]  # "*" marks the baseline
     for ax, (column, spread, label) in zip(axes[0], panels, strict=True):
         for i, row in enumerate(frame.itertuples(index=False)):
             values = row._asdict()
@@ -216,7 +218,7 @@ def plot_tradeoffs(frame: pd.DataFrame, front: Sequence[str], baseline: str) -> 
                 continue
             xerr = values.get(spread, 0) / 2 if spread else None
             ax.errorbar(values[column], 100 * values[ACCURACY], yerr=100 * values.get("accuracy_std", 0), xerr=xerr,
-                        fmt="*" if values[NAME] == baseline else "o", markersize=12 if values[NAME] == baseline else 6,
+                        fmt="*" if values[NAME] == baseline else markers[i % len(markers)], markersize=12 if values[NAME] == baseline else 6,
                         capsize=3, color=colours[i % len(colours)], label=values[NAME])  # fmt: skip
         ringed = frame[frame[NAME].isin(front) & frame[column].notna()]
         ax.scatter(ringed[column], 100 * ringed[ACCURACY], s=240, facecolors="none", edgecolors="black",

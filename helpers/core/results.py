@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +29,9 @@ def notebook_stem() -> str:
     """Stem of the running notebook: set by the runner headless, by Jupyter Server in JupyterLab, else 'interactive'."""
     if os.environ.get(NOTEBOOK_ENV):
         return os.environ[NOTEBOOK_ENV]
-    session = os.environ.get("JPY_SESSION_NAME", "")  # the notebook's path, set by jupyter_server ≥ 2 for kernels
+    session = os.environ.get(
+        "JPY_SESSION_NAME", ""
+    )  # the notebook's path, set by jupyter_server ≥ 2 for kernels
     return Path(session).stem if session.endswith(".ipynb") else "interactive"
 
 
@@ -111,12 +114,75 @@ def write_json_atomic(path: Path, data: Any) -> None:
             raise
 
 
+# The unit a key's last part names (`latency_ms_b1`, `etl.pandas_s`, `size_bytes`…), shown after the value.
+_UNITS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(^|_)ms(_b\d+)?$"), "ms"),
+    (re.compile(r"(^|_)s$"), "s"),
+    (re.compile(r"(^|_)gib$"), "GiB"),
+    (re.compile(r"(^|_)gflops$"), "GFLOP/s"),
+    (re.compile(r"(^|_)(pct|percent)$"), "%"),
+    (re.compile(r"(speedup|_ratio)$"), "×"),
+]
+_BYTE_UNITS = ("bytes", "kB", "MB", "GB", "TB")
+
+
+def _number(value: float | int) -> str:
+    """4 significant figures for floats; integers in full with thousands separators."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3e}"
+    return f"{value:.4g}"
+
+
+def _bytes(value: float) -> str:
+    size, unit = float(value), 0
+    while abs(size) >= 1000 and unit < len(_BYTE_UNITS) - 1:
+        size, unit = size / 1000, unit + 1
+    return f"{int(value):,} bytes" if unit == 0 else f"{size:.4g} {_BYTE_UNITS[unit]}"
+
+
+def _shown(value: Any, unit: str) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v, unit)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v, unit) for v in value) + "]"
+    if isinstance(value, str):
+        return _short_paths(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if unit == "bytes":
+        return _bytes(value)
+    return f"{_number(value)}{unit}" if unit == "×" else f"{_number(value)} {unit}".rstrip()
+
+
+def _short_paths(text: str) -> str:
+    """`text` with this machine's folders shortened (`<out>/…`, `~/…`), so that printed values carry no absolute
+    path of the machine that ran the notebook."""
+    out = output_dir()
+    folders = [(str(out.resolve()), "<out>")] if out is not None else []
+    folders += [(str(Path.cwd()), "."), (str(Path.home()), "~")]
+    for folder, short in folders:
+        if folder not in ("/", ""):
+            text = text.replace(folder, short)
+    return text
+
+
+def format_value(key: str, value: Any) -> str:
+    """How `record` prints a value for a reader: 3–4 significant figures, the unit its key names, short paths."""
+    last = key.rsplit(".", 1)[-1].lower()
+    unit = "bytes" if last.endswith("bytes") else next((u for p, u in _UNITS if p.search(last)), "")
+    return _shown(to_jsonable(value), unit)
+
+
 def record(key: str, value: Any) -> Any:
     """Show `key = value` and, when run headless, save it to `<out>/<notebook stem>.results.json`."""
     if not isinstance(key, str) or not key.strip():
         raise ValueError("record() needs a non-empty string key such as 'etl.rows'.")
     _results[key] = to_jsonable(value)
-    print(f"{key} = {_results[key]}")
+    print(f"{key} = {format_value(key, _results[key])}")
     out = output_dir()
     if out is not None:
         write_json_atomic(out / f"{notebook_stem()}.results.json", _results)

@@ -13,8 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from helpers.core.params import require
+from helpers.core.results import cache_dir
 
 OFF = "off"
+# Spark's JVM writes its log4j banner, start-up WARN lines (no native Hadoop library) and "Setting default log
+# level" notes to the notebook's stderr; this log4j2 configuration keeps errors only (Spark prints those notes
+# when its own loggers have no level of their own). The JVM's "Using incubator modules" line cannot be configured.
+QUIET_LOG4J2 = """rootLogger.level = error
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
 
 
@@ -60,6 +74,13 @@ def unavailable_reason(master: str) -> str | None:
     return None
 
 
+def _quiet_log4j2() -> Path:
+    path = cache_dir() / "log4j2-errors-only.properties"
+    if not path.exists() or path.read_text() != QUIET_LOG4J2:
+        path.write_text(QUIET_LOG4J2)
+    return path
+
+
 def start_session(master: str = "local[*]", app_name: str = "hyperparameter-search") -> Any:
     """Start (or reuse) a SparkSession on `master`, quiet, with this Python for local workers."""
     from pyspark.sql import SparkSession
@@ -69,7 +90,7 @@ def start_session(master: str = "local[*]", app_name: str = "hyperparameter-sear
         .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.log.level", "ERROR")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_quiet_log4j2()}")
     )
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

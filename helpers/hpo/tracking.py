@@ -66,7 +66,11 @@ def sqlite_file(uri: str) -> Path | None:
 
 
 def ui_command(uri: str) -> str:
-    """The shell command that opens the MLflow UI on this store."""
+    """The shell command that opens the MLflow UI on this store, run from the current folder (a SQLite path is
+    given relative to it, so that the printed command names no folder of the machine that ran the notebook)."""
+    database = sqlite_file(uri)
+    if database is not None and database.is_absolute():
+        uri = f"sqlite:///{os.path.relpath(database)}"
     return f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 

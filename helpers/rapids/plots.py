@@ -28,7 +28,7 @@ def scaling_chart(
     for name, values in seconds.items():
         points = [(r, v) for r, v in zip(rows, values, strict=True) if v is not None]
         if points:
-            ax.loglog(*zip(*points, strict=True), marker="o", label=name)
+            ax.loglog(*zip(*points, strict=True), label=name)  # colour and marker from the style's cycle
     ax.set_xlabel("rows")
     ax.set_ylabel("pipeline seconds (median)")
     ax.legend()
