@@ -20,9 +20,12 @@ from typing import Any
 
 from helpers.rapids.release import PACKAGES, ROOT, ClassInfo, Release, Signature
 
-FRAME_CLASSES = (
+# RAPIDS classes whose instances the GPU path receives from calls whose result class the finder does not follow
+# (frames from readers, groupby objects, the `.dt` accessor, cuml.accel's profile results)
+VALUE_CLASSES = (
     "cudf.DataFrame", "cudf.Series", "cudf.Index", "cudf.core.groupby.groupby.DataFrameGroupBy",
     "cudf.core.groupby.groupby.SeriesGroupBy", "cudf.core.series.DatetimeProperties",
+    "cuml.accel.profilers.ProfileResults", "cuml.accel.profilers.MethodStats",
 )  # fmt: skip
 _BUILTINS_PASSING = {"tuple", "list", "sorted", "reversed", "dict"}
 
@@ -429,7 +432,7 @@ class Problem:
 
 
 def _classes(release: Release, uses: list[Use]) -> list[ClassInfo]:
-    names = [*FRAME_CLASSES, *(u.target for u in uses if not u.target.startswith("."))]
+    names = [*VALUE_CLASSES, *(u.target for u in uses if not u.target.startswith("."))]
     found = [release.resolve(n) for n in dict.fromkeys(names)]
     return [c for c in found if isinstance(c, ClassInfo)]
 

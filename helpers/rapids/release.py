@@ -220,6 +220,17 @@ def _pyx_parameters(text: str) -> str:
     return ", ".join(out)
 
 
+def _closing(text: str, start: int) -> int:
+    """Index of the parenthesis closing the one at `start`."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += text[index] == "("
+        depth -= text[index] == ")"
+        if depth == 0:
+            return index
+    return len(text)
+
+
 def _parse_pyx(module: ModuleInfo, text: str, is_package: bool) -> None:
     lines = text.splitlines()
     current: ClassInfo | None = None
@@ -253,12 +264,7 @@ def _parse_pyx(module: ModuleInfo, text: str, is_package: bool) -> None:
         if found := _PYX_DEF.match(line):
             header = "".join(lines[number : number + 60])
             start = header.index("(", header.index(found[2]))
-            depth, end = 0, start
-            for end, char in enumerate(header[start:], start):
-                depth += char == "("
-                depth -= char == ")"
-                if depth == 0:
-                    break
+            end = _closing(header, start)
             try:
                 args = ast.parse(f"def f({_pyx_parameters(header[start + 1 : end])}): pass").body[0].args
             except SyntaxError:
@@ -314,6 +320,11 @@ class Release:
                 info = ModuleInfo(dotted, path)
                 text = path.read_text(encoding="utf-8", errors="replace")
                 (_parse_py if path.suffix == ".py" else _parse_pyx)(info, text, is_package)
+                stub = path.with_suffix(".pyi")
+                if stub.is_file():  # mixins built at run time (cudf.core.mixins) are spelt out in stubs
+                    declared = ModuleInfo(dotted, stub)
+                    _parse_py(declared, stub.read_text(encoding="utf-8"), is_package)
+                    info.classes = {**declared.classes, **info.classes}
                 self._modules[dotted] = info
         return self._modules[dotted]
 
