@@ -117,7 +117,8 @@ class _Cloud:
     """Runs the setup cell's source with a fake platform, GPU driver and pip, recording the pip commands."""
 
     REQUIRES = ["torch>=2.6,<2.14", "ipykernel>=6.29,<8", "optuna>=4,<6",
-                'cudf-cu12>=26.6,<27; extra == "rapids-cu12"', 'cudf-cu13>=26.6,<27; extra == "rapids-cu13"']  # fmt: skip
+                'cudf-cu12>=26.6,<27; extra == "rapids-cu12"', 'cudf-cu13>=26.6,<27; extra == "rapids-cu13"',
+                'pytest<10,>=8; extra == "dev"', "jupyterlab<5,>=4.2; extra == 'lab'"]  # fmt: skip
 
     def __init__(self, monkeypatch, env: dict[str, str], nvidia_smi: str | None, installed: bool = False,
                  caps: str = "7.5\n", present: tuple[str, ...] = ("torch", "ipykernel")):  # fmt: skip
@@ -181,7 +182,8 @@ def test_setup_cell_installs_the_tagged_project_and_only_what_the_runtime_lacks(
     assert len(fake.pip) == 2
     assert fake.pip[0][1:6] == ["-m", "pip", "install", "-q", "--no-deps"]
     assert fake.pip[0][-1] == f"{REPO.package} @ git+{REPO.url}@{REPO.ref}" and REPO.ref.startswith("v")
-    # the runtime's torch and ipykernel are kept; what it lacks (optuna, the matching RAPIDS) is installed
+    # the runtime's torch and ipykernel are kept; what it lacks (optuna, the matching RAPIDS) is installed, and
+    # neither the test tools nor the notebook server
     assert fake.pip[1][5:] == ["optuna>=4,<6", *rapids]
     out = capsys.readouterr().out
     if smi and not rapids:

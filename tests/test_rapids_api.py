@@ -17,6 +17,7 @@ from helpers.rapids.zero_code import (
     Activity,
     cudf_pandas_activity,
     cuml_accel_activity,
+    describe,
     is_active,
     total_activity,
 )
@@ -186,3 +187,11 @@ def test_without_an_accelerator_the_signal_is_inactive():
 def test_gpu_path_units_include_the_rapids_notebooks():
     labels = {u.label for u in conformance.gpu_path_units()}
     assert {"notebooks/01_rapids_dataframes.ipynb", "notebooks/02_rapids_machine_learning.ipynb"} <= labels
+
+
+def test_an_activity_is_described_in_words():
+    busy = Activity("cuml.accel", True, 3, 1, fallbacks=("KMeans.fit",)).to_dict()
+    assert (
+        describe(busy) == "cuml.accel ran 3 of 4 profiled calls on the GPU (75%; CPU fallbacks: KMeans.fit)"
+    )
+    assert describe(Activity("cudf.pandas", True).to_dict()) == "cudf.pandas profiled no calls"

@@ -36,8 +36,6 @@ def _install_on_cloud(repository: str, package: str, ref: str) -> None:
     import subprocess
     import sys
 
-    from packaging.requirements import Requirement
-
 __CHOOSE__
     cloud = {"COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"} & set(os.environ) or "google.colab" in sys.modules
     if not cloud:
@@ -62,18 +60,18 @@ __CHOOSE__
     importlib.invalidate_caches()
 
     def missing(requirement: str) -> bool:
-        parsed = Requirement(requirement)
-        if parsed.marker is not None and not parsed.marker.evaluate({"extra": extra}):
+        spec, _, marker = requirement.partition(";")
+        if "extra" in marker and re.findall(r"extra\s*==\s*['\"]([^'\"]+)", marker) != [extra]:
             return False
         try:
-            importlib.metadata.version(parsed.name)
+            importlib.metadata.version(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec.strip()).group(0))
             return False  # the runtime's own copy is kept, whatever its version
         except importlib.metadata.PackageNotFoundError:
             return True
 
     lacking = [r for r in importlib.metadata.requires(package) or [] if missing(r)]
     if lacking:
-        subprocess.run([*pip, *[re.sub(r"\s*;.*$", "", r) for r in lacking]], check=True)
+        subprocess.run([*pip, *[r.partition(";")[0].strip() for r in lacking]], check=True)
     importlib.invalidate_caches()
     changed = [m for m, v in before.items() if importlib.metadata.version(m) != v]
     if changed:

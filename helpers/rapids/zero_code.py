@@ -144,3 +144,15 @@ def total_activity(activities: list[dict[str, Any]]) -> dict[str, Any]:
         sum(p.cpu_calls for p in parts), sum(p.gpu_s for p in parts), sum(p.cpu_s for p in parts),
         tuple(sorted({f for p in parts for f in p.fallbacks})),
     ).to_dict()  # fmt: skip
+
+
+def describe(activity: Mapping[str, Any]) -> str:
+    """An activity (as `to_dict` wrote it) in words: calls on the GPU out of those profiled, and the fallbacks."""
+    calls = activity["gpu_calls"] + activity["cpu_calls"]
+    if not calls:
+        return f"{activity['accelerator']} profiled no calls"
+    fallbacks = ", ".join(activity["fallbacks"]) or "none"
+    return (
+        f"{activity['accelerator']} ran {activity['gpu_calls']} of {calls} profiled calls on the GPU "
+        f"({activity['gpu_call_share']:.0%}; CPU fallbacks: {fallbacks})"
+    )
