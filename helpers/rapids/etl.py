@@ -270,10 +270,7 @@ def dask_module(gpu: bool) -> ModuleType:
 
     if gpu:
         import dask_cudf  # noqa: F401  (registers the cuDF backend)
-
-        dask.config.set({"dataframe.backend": "cudf"})
-    else:
-        dask.config.set({"dataframe.backend": "pandas"})
+    dask.config.set({"dataframe.backend": "cudf" if gpu else "pandas"})
     return dd
 
 
