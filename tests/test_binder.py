@@ -41,8 +41,8 @@ def test_requirements_use_plain_pypi_and_install_the_collection():
         line for line in lines if line.startswith(("-i", "--index-url", "--extra-index-url", "-f", "--find"))
     ]
     assert not options, f"binder/requirements.txt must use plain PyPI (CI can reach nothing else): {options}"
-    assert "-e ." in lines or "." in lines, (
-        "binder/requirements.txt must install the collection itself (`-e .`)"
+    assert "-e .[lab]" in lines, (
+        "binder/requirements.txt must install the collection with its notebook server (`-e .[lab]`)"
     )
 
 

@@ -129,9 +129,14 @@ def test_badges_command_outside_the_project_says_how_to_fix(tmp_path, monkeypatc
 
 
 class _Cloud:
-    """Runs the setup cell's source with a fake platform, GPU driver and pip, recording the pip command."""
+    """Runs the setup cell's source with a fake platform, GPU driver and pip, recording the pip commands."""
 
-    def __init__(self, monkeypatch, env: dict[str, str], nvidia_smi: str | None, installed: bool = False):
+    REQUIRES = ["torch>=2.6,<2.14", "ipykernel>=6.29,<8", "optuna>=4,<6",
+                'cudf-cu12>=26.6,<27; extra == "rapids-cu12"', 'cudf-cu13>=26.6,<27; extra == "rapids-cu13"',
+                'pytest<10,>=8; extra == "dev"', "jupyterlab<5,>=4.2; extra == 'lab'"]  # fmt: skip
+
+    def __init__(self, monkeypatch, env: dict[str, str], nvidia_smi: str | None, installed: bool = False,
+                 caps: str = "7.5\n", present: tuple[str, ...] = ("torch", "ipykernel")):  # fmt: skip
         for name in ("COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
@@ -146,19 +151,28 @@ class _Cloud:
             return real_which(name, *args, **kwargs)
 
         def run(command, **kwargs):
-            if command == ["/usr/bin/nvidia-smi"]:
-                return subprocess.CompletedProcess(command, 0, stdout=nvidia_smi, stderr="")
+            if command[0] == "/usr/bin/nvidia-smi":
+                return subprocess.CompletedProcess(
+                    command, 0, stdout=caps if len(command) > 1 else nvidia_smi
+                )
             self.pip.append(command)
             return subprocess.CompletedProcess(command, 0)
 
         def version(name):
-            if name == REPO.package and not installed:
+            if name == REPO.package:
+                if installed:
+                    return "1.0"
                 raise importlib.metadata.PackageNotFoundError(name)
-            return sys.modules[name].__version__ if name in sys.modules else "1.0"
+            if name in sys.modules:
+                return sys.modules[name].__version__
+            if name not in (*present, "numpy", "pandas"):
+                raise importlib.metadata.PackageNotFoundError(name)
+            return "1.0"
 
         monkeypatch.setattr(shutil, "which", which)
         monkeypatch.setattr(subprocess, "run", run)
         monkeypatch.setattr(importlib.metadata, "version", version)
+        monkeypatch.setattr(importlib.metadata, "requires", lambda name: list(self.REQUIRES))
         exec(compile(cloud.setup_source(REPO), "setup-cell", "exec"), {"__name__": "__main__"})
 
 
@@ -166,24 +180,29 @@ SMI = "| NVIDIA-SMI 580.65   Driver Version: 580.65   CUDA Version: {} |"
 
 
 @pytest.mark.parametrize(
-    ("env", "smi", "extra"),
+    ("env", "smi", "caps", "rapids"),
     [
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, SMI.format("12.4"), "[rapids-cu12]"),
-        ({"COLAB_RELEASE_TAG": "release-colab"}, SMI.format("13.0"), "[rapids-cu13]"),
-        ({"COLAB_RELEASE_TAG": "release-colab"}, None, ""),
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, SMI.format("11.8"), ""),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, SMI.format("12.4"), "7.5\n", ["cudf-cu12>=26.6,<27"]),
+        ({"COLAB_RELEASE_TAG": "release-colab"}, SMI.format("13.0"), "9.0\n", ["cudf-cu13>=26.6,<27"]),
+        ({"COLAB_RELEASE_TAG": "release-colab"}, None, "", []),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, SMI.format("11.8"), "7.0\n", []),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, SMI.format("12.4"), "6.0\n", []),
     ],
-    ids=["kaggle-cuda12", "colab-cuda13", "colab-cpu", "kaggle-cuda11"],
+    ids=["kaggle-cuda12", "colab-cuda13", "colab-cpu", "kaggle-cuda11", "kaggle-p100"],
 )
-def test_setup_cell_installs_project_and_matching_rapids_on_colab_and_kaggle(
-    monkeypatch, capsys, env, smi, extra
+def test_setup_cell_installs_the_tagged_project_and_only_what_the_runtime_lacks(
+    monkeypatch, capsys, env, smi, caps, rapids
 ):
-    fake = _Cloud(monkeypatch, env, smi)
-    assert len(fake.pip) == 1
-    assert fake.pip[0][1:5] == ["-m", "pip", "install", "-q"]
-    assert fake.pip[0][-1] == f"{REPO.package}{extra} @ git+{REPO.url}"
-    if smi and not extra:
-        assert "No RAPIDS extra: it needs CUDA 12 or newer" in capsys.readouterr().out
+    fake = _Cloud(monkeypatch, env, smi, caps=caps)
+    assert len(fake.pip) == 2
+    assert fake.pip[0][1:6] == ["-m", "pip", "install", "-q", "--no-deps"]
+    assert fake.pip[0][-1] == f"{REPO.package} @ git+{REPO.url}@{REPO.ref}" and REPO.ref.startswith("v")
+    # the runtime's torch and ipykernel are kept; what it lacks (optuna, the matching RAPIDS) is installed, and
+    # neither the test tools nor the notebook server
+    assert fake.pip[1][5:] == ["optuna>=4,<6", *rapids]
+    out = capsys.readouterr().out
+    if smi and not rapids:
+        assert out.count("No RAPIDS extra:") == 1
 
 
 def test_setup_cell_does_nothing_locally_or_when_installed(monkeypatch, capsys):

@@ -83,8 +83,10 @@ def test_every_environment_package_comments_its_users():
 def test_pyproject_has_the_extras_and_core_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {re.split(r"[<>=!\[ ]", d, maxsplit=1)[0] for d in project["dependencies"]}
-    assert {"jupyterlab", "papermill", "torch", "transformers", "torch-pruning", "torchao", "hyperopt", "optuna",
+    assert {"papermill", "torch", "transformers", "torch-pruning", "torchao", "hyperopt", "optuna",
             "mlflow", "pyspark", "tqdm", "scikit-learn", "pandas", "matplotlib"} <= names  # fmt: skip
     extras = project["optional-dependencies"]
-    assert {"rapids-cu12", "rapids-cu13", "dev"} <= set(extras)
+    assert {"rapids-cu12", "rapids-cu13", "dev", "lab"} <= set(extras)
+    # the notebook server and test tools stay out of what a cloud kernel installs
+    assert not names & {"jupyterlab", "pytest", "playwright"} and "jupyterlab>=4.2,<5" in extras["lab"]
     assert all("cu12" in d for d in extras["rapids-cu12"] if d.startswith(("cudf", "cuml")))

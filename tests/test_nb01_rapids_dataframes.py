@@ -81,3 +81,22 @@ def test_bad_parameters_stop_the_notebook_with_a_clear_message(tmp_path):
     )
     assert run.status == "failed"
     assert "must not exceed etl_rows" in (tmp_path / f"{STEM}.log").read_text()
+
+
+def test_api_coverage_claims_are_measured_from_the_pinned_release(smoke_run):
+    smoke = smoke_run(STEM)
+    coverage = smoke.results["coverage.pandas"]
+    share = sum(c["covered"] for c in coverage.values()) / sum(c["total"] for c in coverage.values())
+    same = smoke.claim("cudf-same-functions")
+    assert same["measured"] == pytest.approx(share) and 0 < share < 1
+    expected = "reproduced" if share >= 0.95 else "partly reproduced" if share >= 0.75 else "not reproduced"
+    assert same["verdict"] == expected
+    counterparts = smoke.results["coverage.counterparts"]
+    assert set(counterparts) == {"pandas", "scikit-learn", "PyTorch", "Matplotlib"}
+    assert counterparts["pandas"]["package"] == "cudf"
+    found = sum(c["share"] >= 0.5 for c in counterparts.values())
+    claim = smoke.claim("rapids-corresponding-libraries")
+    assert claim["measured"] == found and claim["verdict"] == (
+        "reproduced" if found == 4 else "not reproduced"
+    )
+    assert smoke.results["coverage.interop"]["to_dlpack"] is True

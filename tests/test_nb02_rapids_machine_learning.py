@@ -76,3 +76,20 @@ def test_with_gpu_cuml_is_timed_and_scored(smoke_run):
         assert results[f"ml.{name}.parity"] in (True, False)
     rf = results["ml.random_forest.sklearn_fit_s"] / results["ml.random_forest.cuml_fit_s"]
     assert smoke.claim("cuml-rf-hour-to-5-minutes")["measured"] == pytest.approx(rf)
+
+
+def test_estimator_coverage_claims_are_measured_from_the_pinned_release(smoke_run):
+    smoke = smoke_run(STEM)
+    coverage = smoke.results["coverage.sklearn"]
+    assert coverage["this notebook"]["total"] == 5 and coverage["all_estimators()"]["total"] > 100
+    for claim_id, key in (
+        ("cuml-same-functions-here", "this notebook"),
+        ("cuml-same-functions", "all_estimators()"),
+    ):
+        share = coverage[key]["covered"] / coverage[key]["total"]
+        expected = (
+            "reproduced" if share >= 0.95 else "partly reproduced" if share >= 0.75 else "not reproduced"
+        )
+        claim = smoke.claim(claim_id)
+        assert claim["measured"] == pytest.approx(share) and claim["verdict"] == expected
+    assert 0 < smoke.results["coverage.accel_intercepts"] < coverage["all_estimators()"]["total"]

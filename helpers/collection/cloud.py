@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import re
+import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,8 @@ from urllib.parse import quote
 import nbformat
 from nbformat import NotebookNode
 
+from helpers.collection import rapids_extra
+
 BADGES_TAG = "fsl-badges"
 SETUP_TAG = "fsl-setup"
 BRANCH = "main"
@@ -19,10 +23,11 @@ BRANCH = "main"
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 
 SETUP_TEMPLATE = r"""
-# Setup for Colab and Kaggle: installs this collection from its repository, plus the RAPIDS extra that
-# matches the CUDA version when a GPU is present. Anywhere else (your machine, Binder, CI) it does nothing.
+# Setup for Colab and Kaggle: installs this collection at the version this notebook belongs to, plus only the
+# dependencies the runtime lacks (its torch, ipykernel and ipython are kept), and the RAPIDS extra when the GPU
+# and driver can run it. Anywhere else (your machine, Binder, CI) it does nothing.
 # On Kaggle, turn Internet on and pick a GPU accelerator first. Stamped by `python -m helpers badges`.
-def _install_on_cloud(repository: str, package: str) -> None:
+def _install_on_cloud(repository: str, package: str, ref: str) -> None:
     import importlib
     import importlib.metadata
     import os
@@ -31,6 +36,7 @@ def _install_on_cloud(repository: str, package: str) -> None:
     import subprocess
     import sys
 
+__CHOOSE__
     cloud = {"COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"} & set(os.environ) or "google.colab" in sys.modules
     if not cloud:
         return
@@ -39,17 +45,33 @@ def _install_on_cloud(repository: str, package: str) -> None:
         return
     except importlib.metadata.PackageNotFoundError:
         pass
+    extra = ""
     smi = shutil.which("nvidia-smi")
-    report = subprocess.run([smi], capture_output=True, text=True).stdout if smi else ""
-    found = re.search(r"CUDA Version: (\d+)", report)
-    cuda = int(found.group(1)) if found else 0
-    extra = "[rapids-cu13]" if cuda >= 13 else "[rapids-cu12]" if cuda == 12 else ""
-    if smi and not extra:
-        print(f"No RAPIDS extra: it needs CUDA 12 or newer; the driver reports CUDA {cuda or 'unknown'}.")
+    if smi:
+        report = subprocess.run([smi], capture_output=True, text=True).stdout
+        query = [smi, "--query-gpu=compute_cap", "--format=csv,noheader"]
+        extra, why = choose(report, subprocess.run(query, capture_output=True, text=True).stdout)
+        print(why[0].upper() + why[1:] + ".")
     before = {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "torch") if m in sys.modules}
-    print(f"Installing {package}{extra} from {repository} (a few minutes)...")
-    pip = [sys.executable, "-m", "pip", "install", "-q", f"{package}{extra} @ git+{repository}"]
-    subprocess.run(pip, check=True)
+    source = f"git+{repository}" + (f"@{ref}" if ref else "")
+    print(f"Installing {package} from {source} (a few minutes)...")
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "--no-deps", f"{package} @ {source}"], check=True)
+    importlib.invalidate_caches()
+
+    def missing(requirement: str) -> bool:
+        spec, _, marker = requirement.partition(";")
+        if "extra" in marker and re.findall(r"extra\s*==\s*['\"]([^'\"]+)", marker) != [extra]:
+            return False
+        try:
+            importlib.metadata.version(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec.strip()).group(0))
+            return False  # the runtime's own copy is kept, whatever its version
+        except importlib.metadata.PackageNotFoundError:
+            return True
+
+    lacking = [r for r in importlib.metadata.requires(package) or [] if missing(r)]
+    if lacking:
+        subprocess.run([*pip, *[r.partition(";")[0].strip() for r in lacking]], check=True)
     importlib.invalidate_caches()
     changed = [m for m, v in before.items() if importlib.metadata.version(m) != v]
     if changed:
@@ -59,6 +81,7 @@ def _install_on_cloud(repository: str, package: str) -> None:
 _install_on_cloud(
     repository="__REPOSITORY__",
     package="__PACKAGE__",
+    ref="__REF__",
 )
 """
 
@@ -72,6 +95,7 @@ class Repository:
     name: str
     package: str
     root: Path
+    ref: str = ""  # the git tag the setup cell installs (v<version>); empty: the default branch
 
 
 def repository(pyproject: Path = Path("pyproject.toml")) -> Repository:
@@ -87,7 +111,7 @@ def repository(pyproject: Path = Path("pyproject.toml")) -> Repository:
             "GitHub, so set it to https://github.com/OWNER/NAME."
         )
     return Repository(url.removesuffix("/").removesuffix(".git"), match["owner"], match["name"],
-                      project["name"], pyproject.resolve().parent)  # fmt: skip
+                      project["name"], pyproject.resolve().parent, f"v{project['version']}")  # fmt: skip
 
 
 def badge_row(repo: Repository, path: str) -> str:
@@ -107,7 +131,10 @@ def badge_row(repo: Repository, path: str) -> str:
 
 def setup_source(repo: Repository) -> str:
     """Source of the guarded setup cell: installs the project (and RAPIDS on a GPU) on Colab/Kaggle only."""
-    return SETUP_TEMPLATE.replace("__REPOSITORY__", repo.url).replace("__PACKAGE__", repo.package).strip("\n")
+    choose = textwrap.indent(inspect.getsource(rapids_extra.choose), "    ")
+    choose = choose.replace("MIN_CAPABILITY", repr(rapids_extra.MIN_CAPABILITY))
+    filled = SETUP_TEMPLATE.replace("__CHOOSE__", choose).replace("__REPOSITORY__", repo.url)
+    return filled.replace("__PACKAGE__", repo.package).replace("__REF__", repo.ref).strip("\n")
 
 
 def _cell(nb: NotebookNode, kind: str, source: str, tag: str) -> NotebookNode:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,47 +22,13 @@ import pandas as pd
 
 from helpers.core.benchmark import Timing, measure
 from helpers.core.cache import verified
-from helpers.core.claims import Claim, at_least, greater_than
 from helpers.core.results import cache_dir
 from helpers.datasets.airline import civil_days
+from helpers.rapids.zero_code import launch
 
 STEPS = ("read_parquet", "read_csv", "filter", "features", "join", "groupby", "sort", "write_parquet")
 SUMMARY_KEYS = ["region", "tier", "quarter"]
 REGIONS = ("Northeast", "Southeast", "Midwest", "Southwest", "West")
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = "01_rapids_dataframes"
-BLOG = "My Week in AI, part 6 (reporting J. Zedlewski's RAPIDS talk, Spark + AI Summit 2020)"
-
-ETL_TINY_FRACTION = Claim(
-    id="cudf-etl-tiny-fraction",
-    notebook=NOTEBOOK,
-    source=BLOG,
-    statement="GPU libraries let data science work happen at a tiny fraction of the typical computation time "
-    "(ETL pipeline total, pandas time / cuDF time; we read 'a tiny fraction' as at most a tenth)",
-    published=10.0,
-    unit="x",
-    rule=at_least(10.0, partly=2.0),
-)
-CUDF_DROP_IN = Claim(
-    id="cudf-replace-pandas",
-    notebook=NOTEBOOK,
-    source=BLOG,
-    statement="To use the RAPIDS version you just replace each instance of pandas in your code with cudf "
-    "(1 when the unchanged pipeline code, handed cudf instead of pandas, gives the same results)",
-    published=1.0,
-    unit="",
-    rule=at_least(1.0),
-)
-CUDF_PANDAS_ZERO_CODE = Claim(
-    id="cudf-pandas-zero-code",
-    notebook=NOTEBOOK,
-    source="cuDF documentation, cudf.pandas (docs.rapids.ai/api/cudf)",
-    statement="cudf.pandas accelerates unchanged pandas code on the GPU "
-    "(pipeline under python -m cudf.pandas, pandas time / accelerated time)",
-    published="> 1",
-    unit="x",
-    rule=greater_than(1.0),
-)
 
 
 @dataclass(frozen=True)
@@ -309,10 +272,7 @@ def dask_module(gpu: bool) -> ModuleType:
 
     if gpu:
         import dask_cudf  # noqa: F401  (registers the cuDF backend)
-
-        dask.config.set({"dataframe.backend": "cudf"})
-    else:
-        dask.config.set({"dataframe.backend": "pandas"})
+    dask.config.set({"dataframe.backend": "cudf" if gpu else "pandas"})
     return dd
 
 
@@ -325,20 +285,9 @@ def run_zero_code(
     timeout_s: float = 1800,
 ) -> dict[str, Any]:
     """Run the pandas pipeline in a fresh Python process, under `python -m cudf.pandas` when `accelerator` is
-    'cudf.pandas' (it must be loaded before pandas), and return its timings and result."""
+    'cudf.pandas' (it must be loaded before pandas), and return its timings, result and GPU activity."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = out_dir / "zero_code.json"
-    launcher = [sys.executable] + (["-m", accelerator] if accelerator else [])
-    command = [*launcher, str(Path(__file__).with_name("etl_zero_code.py")), json.dumps({
-        "parquet": str(inputs.parquet), "csv": str(inputs.csv), "airports": str(inputs.airports), "rows": inputs.rows,
-        "out_dir": str(out_dir), "report": str(report), "warmup": warmup, "repeats": repeats,
-    })]  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FSL_OUT_DIR", None)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(launcher)} etl_zero_code.py failed: {done.stderr.strip()[-2000:]}")
-    return json.loads(report.read_text())
+    args = {"parquet": str(inputs.parquet), "csv": str(inputs.csv), "airports": str(inputs.airports),
+            "rows": inputs.rows, "out_dir": str(out_dir), "warmup": warmup, "repeats": repeats}  # fmt: skip
+    script = Path(__file__).with_name("etl_zero_code.py")
+    return launch(script, args, out_dir / "zero_code.json", accelerator, timeout_s)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,42 +11,8 @@ import pandas as pd
 
 from helpers.core.backend import Backend
 from helpers.core.benchmark import Timing, measure
-from helpers.core.claims import Claim, at_least
 from helpers.datasets.airline import FEATURES, TARGET
-from helpers.rapids.etl import ROOT
-
-NOTEBOOK = "02_rapids_machine_learning"
-
-RF_HOUR_TO_MINUTES = Claim(
-    id="cuml-rf-hour-to-5-minutes",
-    notebook=NOTEBOOK,
-    source="My Week in AI, part 6 (reporting J. Zedlewski, NVIDIA, Spark + AI Summit 2020)",
-    statement="Models that took an hour to train in scikit-learn were trained in less than 5 minutes with cuML "
-    "(random forest fit, sklearn time / cuML time)",
-    published=12.0,
-    unit="x",
-    rule=at_least(12.0, partly=4.0),
-)
-CUML_DOCS_10_TO_50 = Claim(
-    id="cuml-docs-10-50x",
-    notebook=NOTEBOOK,
-    source="cuML documentation, docs.rapids.ai/api/cuml (start page)",
-    statement="cuML delivers on average 10-50x faster performance than CPU-based alternatives for realistic "
-    "workloads (geometric mean of fit speedups over the estimators here)",
-    published="10-50",
-    unit="x",
-    rule=at_least(10.0, partly=5.0),
-)
-CUML_ACCEL_MEDIAN = Claim(
-    id="cuml-accel-median-5.8x",
-    notebook=NOTEBOOK,
-    source="cuml.accel benchmarks page, docs.nvidia.com/cuml (measured on an RTX Pro 6000)",
-    statement="Zero-code-change cuml.accel gives an approximately 5.8x median training speedup "
-    "(median fit speedup of unchanged scikit-learn code under python -m cuml.accel)",
-    published=5.8,
-    unit="x",
-    rule=at_least(5.8, partly=2.0),
-)
+from helpers.rapids.zero_code import launch
 
 
 @dataclass(frozen=True)
@@ -79,7 +41,11 @@ SPECS: dict[str, EstimatorSpec] = {
         EstimatorSpec("umap", "UMAP", {"n_components": 2}, "none", True, True, 0.0),
     )
 }  # fmt: skip
-_SEEDED = {"RandomForestClassifier", "KMeans", "PCA", "UMAP"}
+_SEEDED = {
+    "RandomForestClassifier",
+    "KMeans",
+    "UMAP",
+}  # cuML 26.10 PCA takes no random_state (tests/test_rapids_api.py)
 _PARALLEL = {"RandomForestClassifier", "KNeighborsClassifier"}
 
 
@@ -226,20 +192,9 @@ def run_accel(
     """Run the scikit-learn fits in a fresh process, under `python -m cuml.accel` when `accelerator` is
     'cuml.accel' (it must be installed before scikit-learn is imported), and return its report."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    arrays, report = out_dir / "ml_data.npz", out_dir / "accel.json"
+    arrays = out_dir / "ml_data.npz"
     np.savez(arrays, x_train=data.x_train, x_test=data.x_test, y_train=data.y_train, y_test=data.y_test)
-    launcher = [sys.executable] + (["-m", accelerator] if accelerator else [])
-    args = {"arrays": str(arrays), "report": str(report), "specs": specs, "seed": seed, "slow_rows": data.slow_rows,
+    args = {"arrays": str(arrays), "specs": specs, "seed": seed, "slow_rows": data.slow_rows,
             "query_rows": data.query_rows, "warmup": warmup, "repeats": repeats}  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FSL_OUT_DIR", None)
-    script = str(Path(__file__).with_name("ml_zero_code.py"))
-    done = subprocess.run(
-        [*launcher, script, json.dumps(args)], capture_output=True, text=True, timeout=timeout_s, env=env
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(launcher)} ml_zero_code.py failed: {done.stderr.strip()[-2000:]}")
-    return json.loads(report.read_text())
+    script = Path(__file__).with_name("ml_zero_code.py")
+    return launch(script, args, out_dir / "accel.json", accelerator, timeout_s)

@@ -1,7 +1,9 @@
-"""The scikit-learn fits as a script, for `python -m cuml.accel helpers/ml_zero_code.py '<json>'`.
+"""The scikit-learn fits as a script, for `python -m cuml.accel helpers/rapids/ml_zero_code.py '<json>'`.
 
 It uses plain scikit-learn estimators; under `-m cuml.accel` those are intercepted and run on the GPU with zero
-code changes. It writes each estimator's fit time and score to the JSON report named in the arguments.
+code changes. cuML's own profiler (`cuml.accel.profile`, cheap callbacks, no tracing) counts, per estimator, the
+method calls that ran on the GPU and those that fell back to the CPU. It writes each estimator's fit time, score
+and activity to the JSON report named in the arguments.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from helpers.core.backend import get_backend
 from helpers.rapids.ml import SPECS, MLData, benchmark_estimator
+from helpers.rapids.zero_code import profiled, total_activity
 
 
 def main(argv: list[str]) -> None:
@@ -29,10 +32,21 @@ def main(argv: list[str]) -> None:
         args["query_rows"],
     )
     cpu = get_backend("cpu")
-    report: dict[str, object] = {"accelerated": "cuml" in sys.modules, "estimators": {}}
+    estimators = {}
     for name in args["specs"]:
-        result = benchmark_estimator(cpu, SPECS[name], data, args["seed"], args["warmup"], args["repeats"])
-        report["estimators"][name] = {"fit_s": result["fit"].median, "score": result["score"]}
+        with profiled("cuml.accel") as activity:
+            result = benchmark_estimator(
+                cpu, SPECS[name], data, args["seed"], args["warmup"], args["repeats"]
+            )
+        estimators[name] = {
+            "fit_s": result["fit"].median,
+            "score": result["score"],
+            "activity": activity().to_dict(),
+        }
+    report = {
+        "activity": total_activity([e["activity"] for e in estimators.values()]),
+        "estimators": estimators,
+    }
     Path(args["report"]).write_text(json.dumps(report))
 
 

@@ -63,3 +63,21 @@ def test_sentence_order_pretraining_ran_on_cuda(gpu_results):
     results = gpu_results["10_albert_sentence_order"]
     assert results["params.device"] == "cuda"
     assert all(0 <= results[f"table5.{t}.sop_acc_mean"] <= 1 for t in ("mlm", "nsp", "sop"))
+
+
+def test_rapids_notebooks_ran_and_zero_code_modes_report_gpu_work():
+    run_dir = Path(os.environ.get("FSL_GPU_RAPIDS_RUN", "reports/gpu-rapids"))
+    if not (run_dir / "run.json").exists():
+        pytest.fail(f"No RAPIDS run in {run_dir}: run `bash tests/gpu/run.sh` first.")
+    run = json.loads((run_dir / "run.json").read_text())
+    assert {n["stem"][:2]: n["status"] for n in run["notebooks"]} == {"01": "ok", "02": "ok", "03": "ok"}
+    etl = json.loads((run_dir / "01_rapids_dataframes.results.json").read_text())
+    ml = json.loads((run_dir / "02_rapids_machine_learning.results.json").read_text())
+    from helpers.core.environment import rapids_status
+
+    if rapids_status()["available"]:
+        # the libraries' own signals: active, and their profilers saw calls run on the GPU
+        assert etl["etl.cudf_pandas_activity"]["active"] and etl["etl.cudf_pandas_activity"]["gpu_calls"] > 0
+        assert ml["ml.accel_activity"]["active"] and ml["ml.accel_activity"]["gpu_calls"] > 0
+    else:
+        assert etl["etl.cudf_s"] is None and ml["ml.accel_fit_speedups"] is None
