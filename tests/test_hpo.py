@@ -58,7 +58,7 @@ def test_space_rejects_inverted_ranges_uneven_steps_and_unknown_kinds():
 def test_ladder_adds_one_hyperparameter_at_a_time_and_fixes_the_forest_size_below_three():
     names = [SearchSpace.ladder(25, n).names for n in range(2, 6)]
     assert names[-1] == ["max_depth", "max_features", "n_estimators", "min_samples_leaf", "max_samples"]
-    assert all(longer[:-1] == shorter for shorter, longer in zip(names, names[1:]))
+    assert all(longer[:-1] == shorter for shorter, longer in zip(names, names[1:], strict=False))
     two = SearchSpace.ladder(25, 2)
     assert all(p["n_estimators"] == 15 for p in two.random(5, 0)) and two.contains(two.grid(4)[0])
     assert SearchSpace.ladder(25, 4).dimensions[3].levels(3) == [1, 8, 64]  # log-spaced leaf sizes
