@@ -21,6 +21,7 @@ from helpers.hpo.search import (
     compare_strategies,
     grid_reach,
     hyperopt_results,
+    load_split,
     speed_ratio,
     study_ratio,
     study_table,
@@ -261,3 +262,15 @@ def test_grid_claim_has_one_variant_per_space_size():
     claim = grid_claim_for(4)
     assert claim.id == "hpo_hyperopt_vs_grid.4params" and "4 hyperparameters" in claim.statement
     assert claim.rule == GRID_CLAIM.rule and claim.notebook == GRID_CLAIM.notebook
+
+
+def test_load_split_reads_csv_and_parquet_alike(tmp_path):
+    from helpers.datasets.airline import make_airline
+
+    frame = make_airline(400, seed=1, on_gpu=False)
+    frame.to_parquet(tmp_path / "f.parquet", index=False)
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    from_parquet = load_split(str(tmp_path / "f.parquet"), "cpu", 0.25, 0)
+    from_csv = load_split(str(tmp_path / "f.csv"), "cpu", 0.25, 0)
+    for a, b in zip(from_parquet, from_csv, strict=True):
+        assert a.equals(b)
