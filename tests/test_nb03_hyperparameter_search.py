@@ -1,11 +1,13 @@
-"""03_hyperparameter_search: equal budgets, the MLflow store and registry, Spark trials, and a rerun that appends."""
+"""03_hyperparameter_search: equal budgets, the growing-space comparison, the MLflow store and registry, Spark trials,
+CSV input, and a rerun that appends."""
 
 from __future__ import annotations
 
 import pytest
 
 from helpers.collection.runner import execute_notebook
-from helpers.hpo.search import STRATEGIES, SearchSpace
+from helpers.datasets.airline import make_airline
+from helpers.hpo.search import SEARCHERS, STRATEGIES, SearchSpace
 from helpers.hpo.spark import java_executable
 from helpers.hpo.tracking import ROLE_TAG, Tracker
 
@@ -26,8 +28,13 @@ def _session_runs(results):
     return tracker.runs(session_only=True)
 
 
+def _sweeps(results) -> list[str]:
+    """The tracked sweeps: the four strategies, plus Hyperopt on Spark where Java is present."""
+    return [*STRATEGIES, "hyperopt-spark"] if results["hpo.spark_trials"] else list(STRATEGIES)
+
+
 def _expected_runs(results) -> int:
-    return len(STRATEGIES) * (1 + results["params.budget"]) + 1  # parents, trials, the best model
+    return len(_sweeps(results)) * (1 + results["params.budget"]) + 1  # parents, trials, the best model
 
 
 def test_every_strategy_ran_its_budget_inside_the_space(smoke):
@@ -52,12 +59,12 @@ def test_store_holds_every_run_with_params_metrics_and_a_registered_model(smoke)
     runs = _session_runs(r)
     assert len(runs) == _expected_runs(r) and set(runs["status"]) == {"FINISHED"}
     trials = runs[runs[f"tags.{ROLE_TAG}"] == "trial"]
-    assert len(trials) == len(STRATEGIES) * r["params.budget"]
+    assert len(trials) == len(_sweeps(r)) * r["params.budget"]
     for column in ("params.max_depth", "params.max_features", "params.n_estimators", "metrics.accuracy",
                    "metrics.duration_s", "tags.fsl.backend", "tags.fsl.hardware", "tags.mlflow.parentRunId"):  # fmt: skip
         assert trials[column].notna().all(), column
     parents = runs[runs[f"tags.{ROLE_TAG}"] == "sweep"]
-    assert sorted(parents["tags.fsl.strategy"]) == sorted(STRATEGIES)
+    assert sorted(parents["tags.fsl.strategy"]) == sorted(_sweeps(r))
     assert set(trials["tags.mlflow.parentRunId"]) == set(parents["run_id"])
 
     from mlflow import MlflowClient
@@ -80,6 +87,38 @@ def test_claims_follow_the_measurements(smoke):
     gpu = smoke.claim("hpo_gpu_sweep_35x")
     assert (gpu["verdict"] == "not measurable here") == (r["hpo.gpu_cpu_speedup"] is None)
     assert smoke.claim("hpo_hyperopt_vs_grid")["measured"] > 0
+    for n in r["params.study_sizes"]:  # one claim row per space size, each with a measured ratio
+        assert smoke.claim(f"hpo_hyperopt_vs_grid.{n}params")["measured"] > 0
+
+
+def test_growing_space_grid_cost_multiplies_and_every_searcher_is_counted(smoke):
+    r = smoke.results
+    for n in r["params.study_sizes"]:
+        prefix = f"hpo.study.{n}params"
+        grid_points = r[f"{prefix}.grid_points"]
+        assert grid_points == r["params.study_levels"] ** n
+        assert 1 <= r[f"{prefix}.grid.evaluations_to_target"] <= grid_points
+        assert r[f"{prefix}.grid.seeds_not_reaching"] == 0  # the target comes from the grid's own best
+        for name in SEARCHERS:
+            assert 1 <= r[f"{prefix}.{name}.evaluations_to_target"] <= grid_points
+            assert 0 <= r[f"{prefix}.{name}.seeds_not_reaching"] <= r["params.study_seeds"]
+            assert r[f"{prefix}.{name}.seconds_to_target"] > 0
+
+
+def test_a_csv_data_path_runs_end_to_end(tmp_path):
+    csv = tmp_path / "flights.csv"
+    make_airline(1500, seed=4, on_gpu=False).to_csv(csv, index=False)
+    run = execute_notebook(
+        NOTEBOOKS_DIR / f"{STEM}.ipynb", tmp_path, "smoke", SMOKE_TIMEOUT_S,
+        {"data_path": str(csv), "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "spark_master": "off",
+         "study_sizes": [2], "budget": 4},
+    )  # fmt: skip
+    assert run.status == "ok", (tmp_path / f"{STEM}.log").read_text()[-3000:]
+    import json
+
+    results = json.loads((tmp_path / f"{STEM}.results.json").read_text())
+    assert results["params.data_path"] == str(csv) and results["hpo.spark_trials"] == 0
+    assert all(results[f"hpo.{name}.evaluations"] == 4 for name in STRATEGIES)
 
 
 def test_rerun_into_the_same_store_appends_and_marks_injected_failures(smoke, tmp_path):
@@ -100,7 +139,8 @@ def test_rerun_into_the_same_store_appends_and_marks_injected_failures(smoke, tm
     for name in STRATEGIES:  # one injected failure each, and the sweep still ran its whole budget
         assert second[f"hpo.{name}.evaluations"] == second["params.budget"]
         assert second[f"hpo.{name}.failed"] == 1
-    assert second["hpo.mlflow_failed_runs"] == len(STRATEGIES)
+    assert second["hpo.spark.failed"] == (1 if second["hpo.spark_trials"] else None)
+    assert second["hpo.mlflow_failed_runs"] == len(_sweeps(second))
     failed = _session_runs(second).query("status == 'FAILED'")
     assert failed["tags.fsl.error"].str.startswith("InjectedFailure").all()
     after = _session_runs(first).set_index("run_id")

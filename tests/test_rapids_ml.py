@@ -52,6 +52,8 @@ def test_specs_cover_the_talk_model_and_skip_what_a_stack_lacks():
     assert ("umap" in skipped) == (cpu.UMAP is None)
     rf = make_estimator(cpu, SPECS["random_forest"], seed=7)
     assert rf.random_state == 7 and rf.n_jobs == -1 and rf.n_estimators == 50
+    knn = make_estimator(cpu, SPECS["knn"], seed=7)
+    assert knn.n_jobs == -1 and knn.algorithm == "auto"  # scikit-learn's default: a tree for few features
 
 
 @pytest.mark.parametrize("name", ["random_forest", "logistic_regression", "kmeans", "knn", "pca"])
@@ -94,3 +96,30 @@ def test_claims_follow_their_published_figures():
     assert rapids_claims.RF_HOUR_TO_MINUTES.rule.verdict(5.0) == "partly reproduced"
     assert rapids_claims.CUML_DOCS_10_TO_50.rule.verdict(1.5) == "not reproduced"
     assert rapids_claims.CUML_ACCEL_MEDIAN.published == 5.8
+
+
+def test_knn_fit_timing_covers_the_query_and_settings_are_stated(data):
+    cpu = get_backend("cpu")
+    knn = benchmark_estimator(cpu, SPECS["knn"], data, seed=0, warmup=0, repeats=1)
+    assert knn["timed"] == "fit + query of 200 rows"
+    assert (
+        "n_neighbors=5" in knn["settings"]
+        and "algorithm=auto" in knn["settings"]
+        and "n_jobs=-1" in knn["settings"]
+    )
+    pca = benchmark_estimator(cpu, SPECS["pca"], data, seed=0, warmup=0, repeats=1)
+    assert pca["timed"] == "fit" and "random_state=0" not in pca["settings"]
+
+
+def test_umap_is_left_unseeded_for_each_librarys_fast_path():
+    from dataclasses import replace
+
+    class Recorder:
+        def __init__(self, **params):
+            self.params = params
+
+    for name in ("cpu", "gpu"):  # the parameters make_estimator hands either stack's UMAP class
+        backend = replace(get_backend("cpu"), name=name, UMAP=Recorder)
+        params = make_estimator(backend, SPECS["umap"], seed=3).params
+        assert "random_state" not in params and params["n_components"] == 2
+        assert params.get("n_jobs") == (-1 if name == "cpu" else None)

@@ -201,6 +201,13 @@ def validate_data_path(data_path: str | os.PathLike, extra: tuple[str, ...] = ()
     return path
 
 
+def read_airline(path: str | os.PathLike, columns: list[str] | None = None, xdf: Any = pd) -> Any:
+    """The airline file at `path` read by its type (.csv, else Parquet) with the DataFrame module `xdf` (pandas or cuDF)."""
+    if Path(path).suffix == ".csv":
+        return xdf.read_csv(str(path), usecols=columns)
+    return xdf.read_parquet(str(path), columns=columns)
+
+
 def airline_parquet(n_rows: int, seed: int = 0, data_path: str | os.PathLike | None = None) -> Path:
     """The airline file: `data_path` after validation, else synthetic rows cached as Parquet and reused."""
     if data_path is not None:

@@ -1,9 +1,11 @@
-"""Hyperparameter search on an equal budget: grid, random, Hyperopt TPE (on Spark when it can) and Optuna TPE.
+"""Hyperparameter search on an equal budget: grid, random, Hyperopt TPE and Optuna TPE, on one execution backend.
 
 The objective is the talk's: a random forest on the airline data, scored by holdout accuracy, through the helpers
-backend (scikit-learn on CPU, cuML on GPU). Every strategy gets the same number of evaluations; each trial becomes a
-nested MLflow run through a `helpers.hpo.tracking.Tracker`. Heavy libraries are imported inside functions so that Spark
-workers, which unpickle `Objective` and `HyperoptObjective`, import little.
+backend (scikit-learn on CPU, cuML on GPU). Every strategy gets the same number of evaluations; each trial can become
+a nested MLflow run through a `helpers.hpo.tracking.Tracker`, which logs the plain values this module hands it.
+`compare_strategies` runs the strategies untracked on a growing space and counts evaluations and seconds to a target.
+Heavy libraries are imported inside functions so that Spark workers, which unpickle `Objective` and
+`HyperoptObjective`, import little.
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from helpers.core.claims import Claim, at_least, greater_than
-from helpers.datasets.airline import FEATURES, TARGET
+from helpers.datasets.airline import FEATURES, TARGET, read_airline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,148 +33,219 @@ if TYPE_CHECKING:
     from helpers.hpo.tracking import Tracker
 
 STRATEGIES = ("grid", "random", "hyperopt", "optuna")
-NOTEBOOK = "03_hyperparameter_search"
+KINDS = ("int", "float", "log_int", "step")
 
-GPU_SWEEP_CLAIM = Claim(
-    id="hpo_gpu_sweep_35x",
-    notebook=NOTEBOOK,
-    source="John Zedlewski (NVIDIA), 'Accelerating MLflow Hyper-parameter Optimization Pipelines with RAPIDS', "
-    "Spark + AI Summit 2020 (talk notebook: 20M rows, 24 min on one V100 vs ~14 h on 8 vCPUs)",
-    statement="A Hyperopt random-forest sweep on airline data runs about 35x faster on one GPU with RAPIDS than on CPUs",
-    published=35.0,
-    unit="x",
-    rule=at_least(30.0, partly=10.0),
-)
-GRID_CLAIM = Claim(
-    id="hpo_hyperopt_vs_grid",
-    notebook=NOTEBOOK,
-    source="My Week in AI, part 6 (seed blog post), on the same talk",
-    statement="A Hyperopt sweep is 'extremely fast compared with a grid search in scikit-learn' (time for each to "
-    "reach within 0.5 accuracy points of the best score, grid ÷ Hyperopt)",
-    published="extremely fast",
-    unit="x",
-    rule=greater_than(3.0, partly=1.0),
-)
+
+@dataclass(frozen=True)
+class Dimension:
+    """One hyperparameter: uniform integers, uniform floats, log-uniform integers, or integers in steps."""
+
+    name: str
+    low: float
+    high: float
+    kind: str = "float"
+    step: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"Dimension {self.name!r} has kind {self.kind!r}; use one of {', '.join(KINDS)}."
+            )
+        if not self.low < self.high or (self.kind == "log_int" and self.low < 1):
+            raise ValueError(f"Dimension {self.name!r} range ({self.low}, {self.high}) must have low < high "
+                             "(and low ≥ 1 for a log scale).")  # fmt: skip
+        if self.kind == "step" and (self.step <= 0 or (self.high - self.low) % self.step):
+            raise ValueError(
+                f"Dimension {self.name!r} ({self.low}, {self.high}, {self.step}) must have a step dividing high-low."
+            )
+
+    @property
+    def values(self) -> list[int] | None:
+        """Every allowed value of a discrete dimension (None for a float one)."""
+        if self.kind == "float":
+            return None
+        return list(range(int(self.low), int(self.high) + 1, self.step if self.kind == "step" else 1))
+
+    def levels(self, k: int) -> list[Any]:
+        """`k` grid levels spread evenly over the range (on the log scale for log_int); one level sits mid-range."""
+        if self.kind == "step":
+            values = self.values
+            return [values[int(round(i))] for i in _spread(0, len(values) - 1, k)]
+        if self.kind == "log_int":
+            return sorted(
+                {int(round(math.exp(v))) for v in _spread(math.log(self.low), math.log(self.high), k)}
+            )
+        if self.kind == "int":
+            return sorted({int(round(v)) for v in _spread(self.low, self.high, k)})
+        return [round(float(v), 3) for v in _spread(self.low, self.high, k)]
+
+    def max_levels(self, limit: int) -> int:
+        """The most distinct grid levels this dimension offers, up to `limit`."""
+        return max(k for k in range(1, limit + 1) if len(self.levels(k)) == k)
+
+    def distribution(self) -> Any:
+        """What scikit-learn's ParameterSampler draws from: a scipy distribution or the list of values."""
+        from scipy.stats import loguniform, randint, uniform
+
+        if self.kind == "float":
+            return uniform(self.low, self.high - self.low)
+        if self.kind == "log_int":
+            return loguniform(self.low, self.high)
+        if self.kind == "int":
+            return randint(int(self.low), int(self.high) + 1)
+        return self.values
+
+    def hyperopt(self) -> Any:
+        """The dimension as a Hyperopt expression (`quniform` for steps, as in the talk's notebook)."""
+        from hyperopt import hp
+
+        if self.kind == "float":
+            return hp.uniform(self.name, self.low, self.high)
+        if self.kind == "log_int":
+            return hp.qloguniform(self.name, math.log(self.low), math.log(self.high), 1)
+        if self.kind == "int":
+            return hp.uniformint(self.name, self.low, self.high)
+        return hp.quniform(self.name, self.low, self.high, self.step)
+
+    def suggest(self, trial: Any) -> Any:
+        """Draw the dimension with an Optuna trial."""
+        if self.kind == "float":
+            return trial.suggest_float(self.name, self.low, self.high)
+        if self.kind == "log_int":
+            return trial.suggest_int(self.name, int(self.low), int(self.high), log=True)
+        return trial.suggest_int(self.name, int(self.low), int(self.high), step=self.step)
+
+    def normalise(self, value: Any) -> Any:
+        """The value as the forest takes it: a float, or an integer clipped into the range."""
+        if self.kind == "float":
+            return float(value)
+        return int(min(max(round(float(value)), self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        """True when `value` is an allowed value of this dimension."""
+        if self.kind == "float":
+            return self.low <= value <= self.high
+        return (
+            value in self.values
+            if self.kind == "step"
+            else self.low <= value <= self.high and value == int(value)
+        )
+
+    def describe(self) -> str:
+        """The range in words, for tables."""
+        low, high = f"{self.low:g}", f"{self.high:g}"
+        return {"float": f"uniform {low}–{high}", "int": f"integer {low}–{high}",
+                "log_int": f"log-uniform integer {low}–{high}",
+                "step": f"{low}–{high} in steps of {self.step}"}[self.kind]  # fmt: skip
+
+
+def _spread(lo: float, hi: float, k: int) -> np.ndarray:
+    return np.array([(lo + hi) / 2]) if k == 1 else np.linspace(lo, hi, k)
+
+
+LADDER = ("max_depth", "max_features", "n_estimators", "min_samples_leaf", "max_samples")
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The talk's random-forest space: depth 5–15, feature fraction 0.1–1.0, trees in `trees_step` steps."""
+    """Hyperparameters searched (`dimensions`) and the ones held fixed (`fixed`, name-value pairs)."""
 
-    max_depth: tuple[int, int] = (5, 15)
-    max_features: tuple[float, float] = (0.1, 1.0)
-    n_estimators: tuple[int, int, int] = (100, 500, 100)
+    dimensions: tuple[Dimension, ...]
+    fixed: tuple[tuple[str, Any], ...] = ()
 
-    def __post_init__(self) -> None:
-        lo, hi, step = self.n_estimators
-        if not (self.max_depth[0] < self.max_depth[1] and self.max_features[0] < self.max_features[1]):
-            raise ValueError("SearchSpace ranges must be (low, high) with low < high.")
-        if not (0 < lo < hi and step > 0 and (hi - lo) % step == 0):
-            raise ValueError(
-                f"n_estimators {self.n_estimators} must be (low, high, step) with step dividing high-low."
-            )
+    @classmethod
+    def ladder(cls, max_trees: int, n_params: int) -> SearchSpace:
+        """The first `n_params` of depth, feature fraction, trees, minimum leaf size and row fraction.
+
+        With 3 it is the talk's space (depth 5–15, features 0.1–1.0, trees from max_trees/5 to max_trees in steps of
+        max_trees/5); with 2 the forest size is fixed mid-range; 4 adds `min_samples_leaf` 1–64 (log), 5 adds the
+        bootstrap row fraction `max_samples` 0.1–1.0.
+        """
+        if max_trees < 5 or max_trees % 5:
+            raise ValueError(f"max_trees={max_trees} must be a positive multiple of 5 (the talk uses 500).")
+        if not 2 <= n_params <= len(LADDER):
+            raise ValueError(f"A ladder space has 2 to {len(LADDER)} hyperparameters, not {n_params}.")
+        step = max_trees // 5
+        every = {
+            "max_depth": Dimension("max_depth", 5, 15, "int"),
+            "max_features": Dimension("max_features", 0.1, 1.0),
+            "n_estimators": Dimension("n_estimators", step, max_trees, "step", step),
+            "min_samples_leaf": Dimension("min_samples_leaf", 1, 64, "log_int"),
+            "max_samples": Dimension("max_samples", 0.1, 1.0),
+        }
+        fixed = () if n_params >= 3 else (("n_estimators", 3 * step),)
+        return cls(tuple(every[name] for name in LADDER[:n_params]), fixed)
 
     @classmethod
     def talk(cls, max_trees: int = 500) -> SearchSpace:
-        """The talk's space with the forest size scaled: trees from max_trees/5 to max_trees in steps of max_trees/5."""
-        if max_trees < 5 or max_trees % 5:
-            raise ValueError(f"max_trees={max_trees} must be a positive multiple of 5 (the talk uses 500).")
-        return cls(n_estimators=(max_trees // 5, max_trees, max_trees // 5))
+        """The talk's three-hyperparameter space with the forest size scaled to `max_trees`."""
+        return cls.ladder(max_trees, 3)
 
     @property
-    def tree_levels(self) -> list[int]:
-        """The allowed numbers of trees."""
-        lo, hi, step = self.n_estimators
-        return list(range(lo, hi + 1, step))
+    def names(self) -> list[str]:
+        """The searched hyperparameters, in order."""
+        return [d.name for d in self.dimensions]
 
     def describe(self) -> dict[str, str]:
-        """Each hyperparameter's range in words, for tables."""
-        lo, hi, step = self.n_estimators
-        return {
-            "max_depth": f"integer {self.max_depth[0]}–{self.max_depth[1]}",
-            "max_features": f"uniform {self.max_features[0]}–{self.max_features[1]}",
-            "n_estimators": f"{lo}–{hi} in steps of {step}",
-        }
+        """Each hyperparameter's range (or fixed value) in words, for tables."""
+        return {d.name: d.describe() for d in self.dimensions} | {k: f"fixed at {v}" for k, v in self.fixed}
 
     def normalise(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Hyperparameters as the forest takes them: integer depth and trees, float feature fraction."""
-        return {
-            "max_depth": int(round(float(params["max_depth"]))),
-            "max_features": float(params["max_features"]),
-            "n_estimators": int(round(float(params["n_estimators"]))),
-        }
+        """Hyperparameters as the forest takes them (integers rounded, floats as floats), fixed ones added."""
+        return {d.name: d.normalise(params[d.name]) for d in self.dimensions} | dict(self.fixed)
 
     def contains(self, params: dict[str, Any]) -> bool:
         """True when `params` lie inside the space."""
-        depth, features, trees = params["max_depth"], params["max_features"], params["n_estimators"]
-        return (
-            self.max_depth[0] <= depth <= self.max_depth[1]
-            and self.max_features[0] <= features <= self.max_features[1]
-            and trees in self.tree_levels
+        return all(d.contains(params[d.name]) for d in self.dimensions) and all(
+            params.get(k) == v for k, v in self.fixed
         )
 
-    def grid_shape(self, budget: int) -> tuple[int, int, int]:
-        """Levels per hyperparameter whose product is exactly `budget`, as balanced as possible (depth first)."""
+    def grid_shape(self, budget: int) -> tuple[int, ...]:
+        """Levels per hyperparameter whose product is exactly `budget`, as balanced as possible (earlier first)."""
         if budget < 1:
             raise ValueError(f"A grid needs a budget of at least 1 evaluation, got {budget}.")
-        n_depth = self.max_depth[1] - self.max_depth[0] + 1
-        shapes = [
-            (a, b, budget // (a * b))
-            for a in range(1, min(budget, n_depth) + 1)
-            for b in range(1, budget + 1)
-            if budget % (a * b) == 0 and budget // (a * b) <= len(self.tree_levels)
+        limits = [d.max_levels(budget) for d in self.dimensions]
+
+        def shapes(left: int, index: int) -> Iterator[tuple[int, ...]]:
+            if index == len(limits):
+                yield from [()] if left == 1 else []
+                return
+            for k in range(1, min(left, limits[index]) + 1):
+                if left % k == 0:
+                    yield from ((k, *rest) for rest in shapes(left // k, index + 1))
+
+        found = list(shapes(budget, 0))
+        if not found:
+            raise ValueError(
+                f"No grid of exactly {budget} distinct points fits this space; choose another budget."
+            )
+        return min(found, key=lambda s: (max(s) - min(s), tuple(-k for k in s)))
+
+    def grid_of(self, shape: tuple[int, ...]) -> list[dict[str, Any]]:
+        """The full grid with `shape[i]` evenly spread levels of hyperparameter i (last one varies fastest)."""
+        levels = [d.levels(k) for d, k in zip(self.dimensions, shape, strict=True)]
+        return [
+            self.normalise(dict(zip(self.names, point, strict=True))) for point in itertools.product(*levels)
         ]
-        return min(shapes, key=lambda s: (max(s) - min(s), -s[0], -s[1]))
 
     def grid(self, budget: int) -> list[dict[str, Any]]:
         """Exactly `budget` grid points, evenly spaced per hyperparameter (a single level sits mid-range)."""
-        from sklearn.model_selection import ParameterGrid
-
-        a, b, c = self.grid_shape(budget)
-
-        def spread(lo: float, hi: float, k: int) -> np.ndarray:
-            return np.array([(lo + hi) / 2]) if k == 1 else np.linspace(lo, hi, k)
-
-        trees = self.tree_levels
-        levels = {
-            "max_depth": sorted({int(round(v)) for v in spread(*self.max_depth, a)}),
-            "max_features": [round(float(v), 3) for v in spread(*self.max_features, b)],
-            "n_estimators": [trees[int(round(i))] for i in spread(0, len(trees) - 1, c)],
-        }
-        return [self.normalise(p) for p in ParameterGrid(levels)]
+        return self.grid_of(self.grid_shape(budget))
 
     def random(self, budget: int, seed: int) -> list[dict[str, Any]]:
         """`budget` points drawn uniformly from the space with scikit-learn's ParameterSampler."""
-        from scipy.stats import randint, uniform
         from sklearn.model_selection import ParameterSampler
 
-        lo, hi = self.max_features
-        distributions = {
-            "max_depth": randint(self.max_depth[0], self.max_depth[1] + 1),
-            "max_features": uniform(lo, hi - lo),
-            "n_estimators": self.tree_levels,
-        }
+        distributions = {d.name: d.distribution() for d in self.dimensions}
         return [self.normalise(p) for p in ParameterSampler(distributions, budget, random_state=seed)]
 
     def hyperopt(self) -> dict[str, Any]:
-        """The space in Hyperopt's terms, as in the talk's notebook (`quniform` trees)."""
-        from hyperopt import hp
-
-        lo, hi, step = self.n_estimators
-        return {
-            "max_depth": hp.uniformint("max_depth", *self.max_depth),
-            "max_features": hp.uniform("max_features", *self.max_features),
-            "n_estimators": hp.quniform("n_estimators", lo, hi, step),
-        }
+        """The space in Hyperopt's terms."""
+        return {d.name: d.hyperopt() for d in self.dimensions}
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         """Draw one point with an Optuna trial."""
-        lo, hi, step = self.n_estimators
-        return {
-            "max_depth": trial.suggest_int("max_depth", *self.max_depth),
-            "max_features": trial.suggest_float("max_features", *self.max_features),
-            "n_estimators": trial.suggest_int("n_estimators", lo, hi, step=step),
-        }
+        return {d.name: d.suggest(trial) for d in self.dimensions}
 
 
 @dataclass
@@ -206,7 +280,7 @@ def load_split(data_path: str, backend: str, test_fraction: float, seed: int) ->
     from helpers.core.backend import get_backend
 
     b = get_backend(backend)
-    frame = b.df.read_parquet(data_path, columns=[*FEATURES, TARGET])
+    frame = read_airline(data_path, [*FEATURES, TARGET], b.df)
     x, y = frame[FEATURES].astype("float32"), frame[TARGET].astype("int32")
     return tuple(b.train_test_split(x, y, test_size=test_fraction, random_state=seed))
 
@@ -318,6 +392,16 @@ class Sweep:
         frame["best_so_far"] = frame["accuracy"].cummax().ffill()
         return frame
 
+    def metrics(self) -> dict[str, float]:
+        """The sweep's numbers as plain values for its parent run."""
+        best = {} if self.best is None else {"best_accuracy": self.best.accuracy}
+        return {"evaluations": self.evaluations, "failed": self.failed, "wall_s": self.wall_s,
+                "spark_trials": self.spark_trials} | best  # fmt: skip
+
+    def reached(self, target: float | None) -> bool:
+        """True when some trial's accuracy is at least `target` (never for no target)."""
+        return target is not None and any(t.ok and t.accuracy >= target for t in self.trials)
+
     def reach(self, target: float) -> tuple[int | None, float | None]:
         """Evaluations and seconds until the best-so-far accuracy first reached `target` (None, None if never)."""
         curve = self.curve()
@@ -327,29 +411,63 @@ class Sweep:
         return int(hit["evaluation"].iloc[0]), float(hit["elapsed_s"].iloc[0])
 
 
-def _track(tracker: Tracker, parent: str, sweep: Sweep, run: Callable[[], None]) -> Sweep:
+@contextmanager
+def _parent(tracker: Tracker | None, strategy: str, budget: int, **params: Any) -> Iterator[str | None]:
+    """The sweep's parent run (None when untracked)."""
+    if tracker is None:
+        yield None
+        return
+    with tracker.sweep_run(strategy, budget, **params) as run_id:
+        yield run_id
+
+
+def _log_trial(tracker: Tracker, parent: str, name: str, result: TrialResult) -> None:
+    """Write a trial that ran elsewhere (a Spark worker) as a nested run with its own start and end times."""
+    with tracker.trial_run(parent, name, result.strategy, result.params, result.start) as run_id:
+        tracker.finish_trial(run_id, result.accuracy, result.duration_s, result.end, result.error)
+
+
+def evaluate(
+    tracker: Tracker | None, parent: str | None, name: str, objective: Objective, params: dict[str, Any],
+    strategy: str,
+) -> TrialResult:  # fmt: skip
+    """Evaluate once, as a nested run FINISHED or FAILED when tracked; an interrupt marks the run FAILED."""
+    if tracker is None or parent is None:
+        return objective(params, strategy)
+    with tracker.trial_run(parent, name, strategy, params) as run_id:
+        result = objective(params, strategy)
+        tracker.finish_trial(run_id, result.accuracy, result.duration_s, result.end, result.error)
+    return result
+
+
+def _track(tracker: Tracker | None, parent: str | None, sweep: Sweep, run: Callable[[], None]) -> Sweep:
     try:
         run()
     finally:
         sweep.end = time.time()
-        tracker.log_sweep_metrics(parent, sweep)
+        if tracker is not None and parent is not None:
+            tracker.log_metrics(parent, sweep.metrics())
     return sweep
 
 
 def run_sequential(
-    strategy: str, candidates: Iterable[dict[str, Any]], objective: Objective, tracker: Tracker, budget: int
-) -> Sweep:
-    """Evaluate precomputed candidates one after another (grid and random search), each as a nested run."""
+    strategy: str, candidates: Iterable[dict[str, Any]], objective: Objective, tracker: Tracker | None,
+    budget: int, stop_at: float | None = None,
+) -> Sweep:  # fmt: skip
+    """Evaluate precomputed candidates one after another (grid and random search), each as a nested run when
+    tracked; with `stop_at`, stop once an accuracy reaches it."""
     from tqdm.auto import tqdm
 
-    with tracker.sweep_run(strategy, budget) as parent:
+    with _parent(tracker, strategy, budget) as parent:
         sweep = Sweep(strategy, budget, time.time())
 
         def run() -> None:
             for index, params in enumerate(tqdm(list(candidates), desc=strategy, leave=False)):
                 sweep.trials.append(
-                    tracker.run_trial(parent, f"{strategy}-{index:03d}", objective, params, strategy)
+                    evaluate(tracker, parent, f"{strategy}-{index:03d}", objective, params, strategy)
                 )
+                if sweep.reached(stop_at):
+                    break
 
         return _track(tracker, parent, sweep, run)
 
@@ -359,29 +477,36 @@ class TrialFailed(RuntimeError):
 
 
 def run_optuna(
-    space: SearchSpace, budget: int, objective: Objective, tracker: Tracker, seed: int, startup: int
-) -> Sweep:
-    """Optuna's TPE sampler (seeded, `startup` random trials first); failed trials are marked FAIL and skipped."""
+    space: SearchSpace, budget: int, objective: Objective, tracker: Tracker | None, seed: int, startup: int,
+    stop_at: float | None = None, progress: bool = True,
+) -> Sweep:  # fmt: skip
+    """Optuna's TPE sampler (seeded, `startup` random trials first); failed trials are marked FAIL and skipped;
+    with `stop_at`, the study stops once an accuracy reaches it."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize", sampler=optuna.samplers.TPESampler(n_startup_trials=startup, seed=seed)
     )
-    with tracker.sweep_run("optuna", budget) as parent:
+    with _parent(tracker, "optuna", budget) as parent:
         sweep = Sweep("optuna", budget, time.time())
 
-        def evaluate(trial: Any) -> float:
+        def trial_value(trial: Any) -> float:
             params = space.normalise(space.suggest(trial))
-            result = tracker.run_trial(parent, f"optuna-{trial.number:03d}", objective, params, "optuna")
+            result = evaluate(tracker, parent, f"optuna-{trial.number:03d}", objective, params, "optuna")
             sweep.trials.append(result)
             if not result.ok:
                 raise TrialFailed(result.error)
             return result.accuracy
 
+        def stop(study: Any, _trial: Any) -> None:
+            if sweep.reached(stop_at):
+                study.stop()
+
         return _track(
             tracker, parent, sweep,
-            lambda: study.optimize(evaluate, n_trials=budget, catch=(TrialFailed,), show_progress_bar=True),
+            lambda: study.optimize(trial_value, n_trials=budget, catch=(TrialFailed,), callbacks=[stop],
+                                   show_progress_bar=progress),
         )  # fmt: skip
 
 
@@ -391,12 +516,13 @@ class HyperoptObjective:
 
     objective: Objective
     space: SearchSpace
+    strategy: str = "hyperopt"
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         """Evaluate one Hyperopt sample and return Hyperopt's result dict with the TrialResult inside."""
         from hyperopt import STATUS_FAIL, STATUS_OK
 
-        result = self.objective(self.space.normalise(sample), "hyperopt")
+        result = self.objective(self.space.normalise(sample), self.strategy)
         if not result.ok:
             return {"status": STATUS_FAIL, "trial": result.to_dict()}
         return {"status": STATUS_OK, "loss": -result.accuracy, "trial": result.to_dict()}
@@ -408,7 +534,7 @@ def _epoch(moment: dt.datetime | None, default: float) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def hyperopt_results(trials: Any, space: SearchSpace) -> list[TrialResult]:
+def hyperopt_results(trials: Any, space: SearchSpace, strategy: str = "hyperopt") -> list[TrialResult]:
     """TrialResults from Hyperopt trial documents; a crashed, cancelled or unfinished trial becomes a failed one."""
     results = []
     for doc in trials.trials:
@@ -417,14 +543,12 @@ def hyperopt_results(trials: Any, space: SearchSpace) -> list[TrialResult]:
             results.append(TrialResult(**carried))
             continue
         sample = {k: v[0] for k, v in doc["misc"]["vals"].items() if v}
-        params = space.normalise(sample) if len(sample) == 3 else sample
+        params = space.normalise(sample) if set(sample) == set(space.names) else sample
         error = doc["misc"].get("error") or ("interrupted", "the trial did not finish")
         now = time.time()
         start = _epoch(doc.get("book_time"), now)
         end = _epoch(doc.get("refresh_time"), now)
-        results.append(
-            TrialResult("hyperopt", params, None, start, end, f"{error[0]}: {str(error[1])[-300:]}")
-        )
+        results.append(TrialResult(strategy, params, None, start, end, f"{error[0]}: {str(error[1])[-300:]}"))
     return results
 
 
@@ -432,13 +556,16 @@ def run_hyperopt(
     space: SearchSpace,
     budget: int,
     objective: Objective,
-    tracker: Tracker,
+    tracker: Tracker | None,
     seed: int,
     startup: int,
     spark: Any = None,
     parallelism: int | None = None,
+    stop_at: float | None = None,
+    progress: bool = True,
 ) -> Sweep:
-    """Hyperopt's TPE through `fmin`: on Spark with SparkTrials when a session is given, else sequential Trials.
+    """Hyperopt's TPE through `fmin`: on Spark with SparkTrials when a session is given, else sequential Trials;
+    with `stop_at`, `fmin` stops once an accuracy reaches it.
 
     Trials run where Spark puts them, so their nested runs are written by the driver from the trial documents
     (with each trial's own start and end time) once `fmin` returns or is interrupted.
@@ -448,22 +575,25 @@ def run_hyperopt(
 
     trials = SparkTrials(parallelism=parallelism, spark_session=spark) if spark is not None else Trials()
     algo = functools.partial(tpe.suggest, n_startup_jobs=startup)
-    with tracker.sweep_run("hyperopt", budget, spark=spark is not None) as parent:
-        sweep = Sweep("hyperopt", budget, time.time())
+    name = "hyperopt-spark" if spark is not None else "hyperopt"
+    with _parent(tracker, name, budget, spark=spark is not None) as parent:
+        sweep = Sweep(name, budget, time.time())
 
         def run() -> None:
             try:
                 with warnings.catch_warnings():  # PySpark warns on every SparkTrials task thread
                     warnings.filterwarnings("ignore", message="Spark session is not provided")
                     fmin(
-                        HyperoptObjective(objective, space), space.hyperopt(), algo=algo, max_evals=budget,
+                        HyperoptObjective(objective, space, name), space.hyperopt(), algo=algo, max_evals=budget,
                         trials=trials, rstate=np.random.default_rng(seed), return_argmin=False,
+                        loss_threshold=None if stop_at is None else -stop_at, show_progressbar=progress,
                     )  # fmt: skip
             finally:
-                sweep.trials = hyperopt_results(trials, space)
+                sweep.trials = hyperopt_results(trials, space, name)
                 sweep.spark_trials = len(sweep.trials) if spark is not None else 0
-                for index, result in enumerate(sweep.trials):
-                    tracker.record_trial(parent, f"hyperopt-{index:03d}", result)
+                if tracker is not None and parent is not None:
+                    for index, result in enumerate(sweep.trials):
+                        _log_trial(tracker, parent, f"{name}-{index:03d}", result)
 
         return _track(tracker, parent, sweep, run)
 
@@ -550,3 +680,144 @@ def first_error(sweeps: dict[str, Sweep]) -> str:
     """The first failed trial's error across sweeps (empty when nothing failed)."""
     errors = (t.error for t in itertools.chain.from_iterable(s.trials for s in sweeps.values()) if not t.ok)
     return next(errors, "")
+
+
+SEARCHERS = ("random", "hyperopt", "optuna")
+
+
+def grid_reach(sweep: Sweep, target: float, seed: int) -> tuple[int | None, float | None]:
+    """Evaluations and fit seconds until the grid, evaluated in a seeded random order, first reaches `target`.
+
+    A grid's natural order is arbitrary with respect to where the good points lie; a random order averaged over
+    seeds is its expected cost."""
+    order = np.random.default_rng(seed).permutation(len(sweep.trials))
+    seconds = 0.0
+    for count, index in enumerate(order, start=1):
+        trial = sweep.trials[index]
+        seconds += trial.duration_s
+        if trial.ok and trial.accuracy >= target:
+            return count, seconds
+    return None, None
+
+
+@dataclass
+class Regime:
+    """One space of the study: the full grid's sweep, the target it sets, and each searcher's sweeps (one per seed)."""
+
+    n_params: int
+    space: SearchSpace
+    grid: Sweep
+    target: float
+    seeds: list[int]
+    sweeps: dict[str, list[Sweep]] = field(default_factory=dict)
+
+    @property
+    def budget(self) -> int:
+        """Evaluations the full grid took (and the most any searcher may take)."""
+        return self.grid.evaluations
+
+    def effort(self, strategy: str) -> list[tuple[int, float, bool]]:
+        """Per seed: evaluations and seconds to the target, and whether it was reached (unreached: the whole sweep)."""
+        if strategy == "grid":
+            reaches = [grid_reach(self.grid, self.target, seed) for seed in self.seeds]
+            return [(e, s, True) for e, s in reaches]  # the grid always holds its own best
+        out = []
+        for sweep in self.sweeps[strategy]:
+            evals, seconds = sweep.reach(self.target)
+            out.append(
+                (evals, seconds, True) if evals is not None else (sweep.evaluations, sweep.wall_s, False)
+            )
+        return out
+
+    def median_effort(self, strategy: str) -> tuple[float, float, int]:
+        """Median evaluations and seconds to the target over seeds, and how many seeds never reached it."""
+        effort = self.effort(strategy)
+        evals, seconds, reached = zip(*effort, strict=True)
+        return float(np.median(evals)), float(np.median(seconds)), len(effort) - sum(reached)
+
+
+def compare_strategies(
+    objective: Objective, max_trees: int, sizes: Iterable[int], levels: int, seeds: Iterable[int], startup: int,
+    tolerance: float = 0.005,
+) -> list[Regime]:  # fmt: skip
+    """For each space size: the full grid (`levels` per hyperparameter), its best minus `tolerance` as the target,
+    then random, Hyperopt TPE and Optuna TPE per seed, in this process and untracked, stopping at the target or
+    after as many evaluations as the grid took."""
+    seeds = list(seeds)
+    regimes = []
+    for n_params in sizes:
+        space = SearchSpace.ladder(max_trees, n_params)
+        candidates = space.grid_of((levels,) * n_params)
+        grid = run_sequential("grid", candidates, objective, None, len(candidates))
+        if grid.best is None:
+            raise ValueError(
+                f"Every grid trial failed in the {n_params}-hyperparameter space: {first_error({'grid': grid})}"
+            )
+        regime = Regime(n_params, space, grid, grid.best.accuracy - tolerance, seeds)
+        budget, target = len(candidates), regime.target
+        regime.sweeps = {
+            "random": [run_sequential("random", space.random(budget, s), objective, None, budget, target) for s in seeds],
+            "hyperopt": [run_hyperopt(space, budget, objective, None, s, startup, stop_at=target, progress=False)
+                         for s in seeds],
+            "optuna": [run_optuna(space, budget, objective, None, s, startup, stop_at=target, progress=False)
+                       for s in seeds],
+        }  # fmt: skip
+        regimes.append(regime)
+    return regimes
+
+
+def study_table(regimes: list[Regime]) -> pd.DataFrame:
+    """Per space size and strategy: grid size, target, median (min–max) evaluations and seconds to the target."""
+    import pandas as pd
+
+    rows = []
+    for regime in regimes:
+        for strategy in ("grid", *SEARCHERS):
+            effort = regime.effort(strategy)
+            evals = [e for e, _, _ in effort]
+            median_evals, median_s, missed = regime.median_effort(strategy)
+            rows.append({
+                "hyperparameters": regime.n_params, "strategy": strategy, "grid points": regime.budget,
+                "target accuracy": regime.target, "evaluations to target": median_evals,
+                "range": f"{min(evals)}–{max(evals)}", "seconds to target": median_s,
+                "seeds not reaching": missed, "seeds": len(effort),
+            })  # fmt: skip
+    return pd.DataFrame(rows).set_index(["hyperparameters", "strategy"])
+
+
+def study_ratio(regime: Regime, strategy: str = "hyperopt", on: str = "seconds") -> tuple[float, str]:
+    """Grid's median effort to the target ÷ the strategy's (`on` seconds or evaluations), with a note on bounds."""
+    grid_evals, grid_s, _ = regime.median_effort("grid")
+    evals, seconds, missed = regime.median_effort(strategy)
+    ratio = grid_s / seconds if on == "seconds" else grid_evals / evals
+    note = (f"{missed} of {len(regime.seeds)} {strategy} seeds never reached the target and are charged their whole "
+            "sweep, so the ratio is an upper bound") if missed else ""  # fmt: skip
+    return ratio, note
+
+
+def plot_study(regimes: list[Regime]) -> Any:
+    """Median evaluations and seconds to the target (bars: min–max over seeds) against the number of hyperparameters."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    sizes = [r.n_params for r in regimes]
+    for offset, marker, strategy in zip(
+        (-0.09, -0.03, 0.03, 0.09), "os^D", ("grid", *SEARCHERS), strict=True
+    ):
+        for ax, column in zip(axes, (0, 1), strict=True):
+            values = [[e[column] for e in r.effort(strategy)] for r in regimes]
+            median = np.array([np.median(v) for v in values])
+            spread = [median - [min(v) for v in values], [max(v) for v in values] - median]
+            x = [size + offset for size in sizes]
+            ax.errorbar(x, median, yerr=spread, marker=marker, capsize=3, label=strategy)
+    axes[0].plot(sizes, [r.budget for r in regimes], color="grey", linestyle=":", label="full grid")
+    for ax, ylabel in zip(axes, ("evaluations to target", "seconds to target (this machine)"), strict=True):
+        ax.set_yscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xlabel("hyperparameters searched")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(title="strategy")
+    fig.suptitle(
+        "Effort to get within 0.5 pt of the full grid's best, as the space grows (median, min–max over seeds)"
+    )
+    return fig

@@ -1,5 +1,7 @@
 """MLflow tracking for sweeps: a local SQLite store by default, a parent run per sweep, a nested run per trial,
-and the best model logged and registered. Every run carries the notebook session's id, so reruns append."""
+and the best model logged and registered. Every run carries the notebook session's id, so reruns append.
+
+The tracker logs plain values (names, parameter dicts, numbers, times); the search code converts its own types."""
 
 from __future__ import annotations
 
@@ -17,8 +19,6 @@ from helpers.core.results import store_dir
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from helpers.hpo.search import Objective, Sweep, TrialResult
 
 SESSION_TAG = "fsl.session"
 ROLE_TAG = "fsl.role"  # "sweep", "trial" or "best_model"
@@ -147,13 +147,8 @@ class Tracker:
             raise
         self.client.set_terminated(run_id, "FINISHED")
 
-    def log_sweep_metrics(self, run_id: str, sweep: Sweep) -> None:
-        """Best accuracy, evaluations, failures and wall time of a sweep on its parent run."""
-        best = sweep.best
-        metrics = {"evaluations": sweep.evaluations, "failed": sweep.failed, "wall_s": sweep.wall_s,
-                   "spark_trials": sweep.spark_trials}  # fmt: skip
-        if best is not None:
-            metrics["best_accuracy"] = best.accuracy
+    def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        """Numbers (a sweep's best accuracy, evaluations, failures, wall time…) on a run."""
         self._log(run_id, metrics=metrics)
 
     def _log(self, run_id: str, params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
@@ -168,45 +163,35 @@ class Tracker:
             tags=[RunTag(k, v) for k, v in (tags or {}).items()],
         )
 
-    def _finish(self, run_id: str, result: TrialResult) -> None:
-        metrics = {"duration_s": result.duration_s}
-        if result.ok:
-            metrics["accuracy"] = result.accuracy
-        self._log(
-            run_id, metrics=metrics, tags={"fsl.error": result.error} if result.error else None, at=result.end
-        )
-        self.client.set_terminated(run_id, "FINISHED" if result.ok else "FAILED", end_time=_ms(result.end))
-
-    def run_trial(
-        self, parent: str, name: str, objective: Objective, params: dict[str, Any], strategy: str
-    ) -> TrialResult:
-        """Open a nested run, evaluate, close it FINISHED or FAILED; an interrupt marks it FAILED and propagates."""
+    @contextmanager
+    def trial_run(
+        self, parent: str, name: str, strategy: str, params: dict[str, Any], start: float | None = None
+    ) -> Iterator[str]:
+        """A nested run for one trial with its parameters; FAILED if the block raises (an interrupt propagates)."""
         run = self.client.create_run(
-            self.experiment_id, tags=self._tags("trial", strategy, parent), run_name=name
-        )
+            self.experiment_id, start_time=None if start is None else _ms(start),
+            tags=self._tags("trial", strategy, parent), run_name=name,
+        )  # fmt: skip
         run_id = run.info.run_id
-        self._log(run_id, params=params)
+        self._log(run_id, params=params, at=start)
         try:
-            result = objective(params, strategy)
+            yield run_id
         except BaseException:
             self.client.set_terminated(run_id, "FAILED")
             raise
-        self._finish(run_id, result)
-        return result
 
-    def record_trial(self, parent: str, name: str, result: TrialResult) -> str:
-        """Write a trial that ran elsewhere (a Spark worker) as a nested run with its own start and end times."""
-        tags = self._tags("trial", result.strategy, parent)
-        run = self.client.create_run(
-            self.experiment_id, start_time=_ms(result.start), tags=tags, run_name=name
-        )
-        self._log(run.info.run_id, params=result.params, at=result.start)
-        self._finish(run.info.run_id, result)
-        return run.info.run_id
+    def finish_trial(
+        self, run_id: str, accuracy: float | None, duration_s: float, end: float, error: str = ""
+    ) -> None:
+        """Close a trial's run: FINISHED with its accuracy, or FAILED (accuracy None) with its error as a tag."""
+        metrics = {"duration_s": duration_s} | ({} if accuracy is None else {"accuracy": accuracy})
+        self._log(run_id, metrics=metrics, tags={"fsl.error": error} if error else None, at=end)
+        self.client.set_terminated(run_id, "FAILED" if accuracy is None else "FINISHED", end_time=_ms(end))
 
     def log_best_model(
-        self, model: Any, sample: Any, result: TrialResult, accuracy: float, registered_name: str
-    ) -> Any:
+        self, model: Any, sample: Any, params: dict[str, Any], strategy: str, sweep_accuracy: float,
+        accuracy: float, registered_name: str,
+    ) -> Any:  # fmt: skip
         """Log the refitted best model in its own run and register it; returns the new ModelVersion."""
         import mlflow
         from mlflow.models import infer_signature
@@ -215,13 +200,13 @@ class Tracker:
 
         sample = Backend.to_pandas(sample)
         predictions = Backend.to_numpy(model.predict(sample))
-        tags = self._tags("best_model", result.strategy)
+        tags = self._tags("best_model", strategy)
         with (
             self._fluent(),
             mlflow.start_run(experiment_id=self.experiment_id, run_name="best-model", tags=tags),
         ):
-            mlflow.log_params(result.params)
-            mlflow.log_metrics({"accuracy": accuracy, "sweep_accuracy": result.accuracy})
+            mlflow.log_params(params)
+            mlflow.log_metrics({"accuracy": accuracy, "sweep_accuracy": sweep_accuracy})
             info = mlflow.sklearn.log_model(
                 model, name="model", registered_model_name=registered_name,
                 signature=infer_signature(sample, predictions),
