@@ -11,43 +11,16 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from helpers.albert.configs import NOTEBOOK, PAPER, Shape, config_for
+from helpers.albert.configs import Shape, config_for
 from helpers.core.benchmark import Timing, measure
-from helpers.core.claims import Claim, at_least, within
 from helpers.core.params import require
 
 VARIANTS = ("default", "controlled")
-# Table 2 of the paper: training speed relative to BERT-large (TPU pods, batch 4096, seq 512).
-TABLE2_SPEEDUP = {"bert-base": 4.7, "bert-large": 1.0, "albert-base": 5.6, "albert-large": 1.7, "albert-xlarge": 0.6,
-                  "albert-xxlarge": 0.3}  # fmt: skip
 # What the controlled pair gives ALBERT so that only factorization and sharing differ from BERT's library defaults.
 CONTROLLED = {"hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
 FP32_BYTES = 4
 ADAM_STATES = 2  # exp_avg and exp_avg_sq, one fp32 tensor each per parameter
 MASK_RATE = 0.15
-
-SPEED_CLAIMS = {
-    variant: Claim(
-        f"albert.speed.{variant}.albert-large",
-        NOTEBOOK,
-        "My Week in AI: Part 6 (seed blog post); Table 2 of " + PAPER,
-        "An ALBERT configuration analogous to BERT-large ... trains in less than 2/3 the amount of time "
-        f"(≥ 1.5x faster; {variant} library settings)",
-        1.7,
-        "x faster than BERT-large",
-        at_least(1.5, partly=1.1),
-    )
-    for variant in VARIANTS
-}
-XXLARGE_SLOWER = Claim(
-    "albert.speed.default.albert-xxlarge",
-    NOTEBOOK,
-    "Table 2 of " + PAPER,
-    "ALBERT-xxlarge trains about 3x slower than BERT-large (relative speed 0.3x)",
-    1 / 0.3,
-    "x slower than BERT-large",
-    within(1 / 0.3, 0.5, partly=0.7),
-)
 
 
 def speed_config(shape: Shape, variant: str, attn_implementation: str = "sdpa"):
