@@ -169,4 +169,3 @@ def load_pretrained(source: str | Path):
     from transformers import AlbertModel
 
     return AlbertModel.from_pretrained(str(source))
-

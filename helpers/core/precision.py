@@ -21,7 +21,9 @@ class Precision:
     reason: str
 
     def __post_init__(self) -> None:
-        require(self.dtype in DTYPES, f"Unknown training dtype {self.dtype!r}: use one of {', '.join(DTYPES)}.")
+        require(
+            self.dtype in DTYPES, f"Unknown training dtype {self.dtype!r}: use one of {', '.join(DTYPES)}."
+        )
 
     @property
     def grad_scaler(self) -> bool:
@@ -62,10 +64,14 @@ def training_precision(
     if device == "cpu":
         return Precision("float32", device, "CPU training stays in fp32")
     capability = capability if capability is not None else cuda_capability()
-    require(capability is not None, "device='cuda' but no CUDA GPU is visible; choose the precision for 'cpu'.")
+    require(
+        capability is not None, "device='cuda' but no CUDA GPU is visible; choose the precision for 'cpu'."
+    )
     found = f"compute capability {capability[0]}.{capability[1]}"
     if tuple(capability) >= BF16_CAPABILITY:
         return Precision("bfloat16", device, f"{found} has bf16 tensor cores")
     if allow_fp16:
         return Precision("float16", device, f"{found} has no bf16 tensor cores; fp16 needs loss scaling")
-    return Precision("float32", device, f"{found} has no bf16 tensor cores and this loop has no gradient scaler")
+    return Precision(
+        "float32", device, f"{found} has no bf16 tensor cores and this loop has no gradient scaler"
+    )
