@@ -128,34 +128,43 @@ def op_group(name: str) -> str:
     return "matmul" if any(part in name for part in MATMUL_OPS) else "element-wise"
 
 
-def _group_seconds(events: Any, device: str) -> dict[str, float]:
-    """Self time of the profiled operators, summed per group; everything under the optimizer step is 'optimizer'."""
+def _under_optimizer(event: Any) -> bool:
+    while event is not None:
+        if event.name.startswith("Optimizer.step"):
+            return True
+        event = event.cpu_parent
+    return False
+
+
+def _cuda_group_seconds(events: Any) -> dict[str, float]:
+    """GPU self time of the profiled operators per group; everything under the optimizer step is 'optimizer'."""
     seconds = dict.fromkeys(OP_GROUPS, 0.0)
     for event in events:
-        if not event.name.startswith("aten::"):
-            continue
-        parent, group = event.cpu_parent, op_group(event.name)
-        while parent is not None:
-            if parent.name.startswith("Optimizer.step"):
-                group = "optimizer"
-                break
-            parent = parent.cpu_parent
-        own = event.self_device_time_total if device == "cuda" else event.self_cpu_time_total
-        seconds[group] += own / 1e6
+        if event.name.startswith("aten::"):
+            group = "optimizer" if _under_optimizer(event.cpu_parent) else op_group(event.name)
+            seconds[group] += event.self_device_time_total / 1e6
     return seconds
 
 
-def _cpu_transient_peak(prof: Any) -> int:
+def _cpu_peak_and_group_seconds(prof: Any) -> tuple[int, dict[str, float]]:
+    """Peak bytes allocated (profiler allocation events) and CPU self time per operator group, from the event tree."""
     from torch._C._profiler import _EventType
 
-    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    seconds = dict.fromkeys(OP_GROUPS, 0.0)
     peak = 0
+    stack = [(event, False) for event in prof.profiler.kineto_results.experimental_event_tree()]
     while stack:
-        event = stack.pop()
-        if event.typed[0] == _EventType.Allocation and event.typed[1].device.type == "cpu":
+        event, in_optimizer = stack.pop()
+        kind = event.typed[0]
+        if kind == _EventType.Allocation and event.typed[1].device.type == "cpu":
             peak = max(peak, event.typed[1].total_allocated)
-        stack.extend(event.children)
-    return peak
+        in_optimizer = in_optimizer or event.name.startswith("Optimizer.step")
+        if kind == _EventType.TorchOp and event.name.startswith("aten::"):
+            ops = [child for child in event.children if child.typed[0] == _EventType.TorchOp]
+            own = event.duration_time_ns - sum(child.duration_time_ns for child in ops)
+            seconds["optimizer" if in_optimizer else op_group(event.name)] += own / 1e9
+        stack.extend((child, in_optimizer) for child in event.children)
+    return peak, seconds
 
 
 @dataclass(frozen=True)
@@ -210,7 +219,10 @@ def profile_step(step: TrainStep, device: str) -> StepProfile:
     ):
         step()
         synchronize()
-    transient = torch.cuda.max_memory_allocated() - before if device == "cuda" else _cpu_transient_peak(prof)
+    if device == "cuda":
+        transient, op_seconds = torch.cuda.max_memory_allocated() - before, _cuda_group_seconds(prof.events())
+    else:
+        transient, op_seconds = _cpu_peak_and_group_seconds(prof)
     weights = step.weight_bytes()
     return StepProfile(
         weights=weights,
@@ -218,7 +230,7 @@ def profile_step(step: TrainStep, device: str) -> StepProfile:
         optimizer=step.optimizer_bytes(),
         activations=sum(saved.values()),
         transient=transient,
-        op_seconds=_group_seconds(prof.events(), device),
+        op_seconds=op_seconds,
     )
 
 
