@@ -7,13 +7,11 @@ from dataclasses import replace
 import pytest
 import torch
 
+from helpers.albert.claims import TABLE1_CLAIMS, TABLE3_CLAIMS, TABLE4_CLAIMS
 from helpers.albert.configs import (
     MODELS,
     SHARINGS,
-    TABLE1_CLAIMS,
-    TABLE3_CLAIMS,
     TABLE3_EMBEDDINGS,
-    TABLE4_CLAIMS,
     Shape,
     analytic_params,
     config_for,

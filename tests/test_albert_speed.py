@@ -12,10 +12,15 @@ from helpers.albert.speed import (
     allreduce_seconds,
     build_step,
     interleaved_timings,
+    op_group,
     peak_memory_bytes,
+    plan_groups,
+    profile_step,
+    run_steps,
     speed_config,
     training_state_bytes,
 )  # fmt: skip
+from helpers.core.precision import Precision
 
 TINY = {name: scaled(shape, 32) for name, shape in MODELS.items()}
 
@@ -65,9 +70,105 @@ def test_peak_memory_exceeds_resident_state():
 
 
 def test_bf16_autocast_step_runs_on_cpu():
-    step = build_step(TINY["albert-base"], "controlled", batch_size=2, seq_len=8, bf16=True)
+    bf16 = Precision("bfloat16", "cpu", "test")
+    step = build_step(TINY["albert-base"], "controlled", batch_size=2, seq_len=8, precision=bf16)
     step()
-    assert all(p.dtype == torch.float32 for p in step.model.parameters())
+    assert step.scaler is None and all(p.dtype == torch.float32 for p in step.model.parameters())
+
+
+def test_step_profile_breakdown():
+    step = build_step(TINY["bert-large"], "default", batch_size=2, seq_len=8)
+    step()
+    profile = profile_step(step, "cpu")
+    n_params = sum(p.numel() for p in step.model.parameters())  # the encoder plus the pre-training heads
+    assert n_params > analytic_params(TINY["bert-large"])
+    assert profile.weights >= 4 * n_params and profile.gradients == 4 * n_params
+    assert profile.optimizer >= 8 * n_params and profile.activations > 0
+    assert profile.peak == profile.weights + profile.optimizer + profile.transient
+    assert profile.transient >= profile.gradients  # every gradient is allocated during the step
+    assert set(profile.op_seconds) == {"matmul", "element-wise", "optimizer"}
+    assert all(seconds > 0 for seconds in profile.op_seconds.values())
+
+
+def test_shared_layers_save_weights_not_activations():
+    """ALBERT-large shares its 24 layers: far fewer weights, the same depth of saved activations as BERT-large."""
+    profiles = {}
+    for name in ("bert-large", "albert-large"):
+        step = build_step(TINY[name], "controlled", batch_size=2, seq_len=8)
+        step()
+        profiles[name] = profile_step(step, "cpu")
+    assert profiles["bert-large"].weights > 10 * profiles["albert-large"].weights
+    ratio = profiles["albert-large"].activations / profiles["bert-large"].activations
+    assert 0.5 < ratio < 1.5
+
+
+@pytest.mark.parametrize(
+    ("name", "group"),
+    [("aten::addmm", "matmul"), ("aten::bmm", "matmul"), ("aten::mm", "matmul"),
+     ("aten::_scaled_dot_product_flash_attention_for_cpu", "matmul"), ("aten::gelu", "element-wise"),
+     ("aten::native_dropout", "element-wise"), ("aten::native_layer_norm", "element-wise")],
+)  # fmt: skip
+def test_op_groups(name, group):
+    assert op_group(name) == group
+
+
+GIB = 2**30
+# Measured on a GPU at the paper's shapes (seq 512, batch 8, bf16): resident state and transient peak in GiB.
+T4_LIKE = {
+    "bert-large": (5.0, 6.0),
+    "bert-base": (1.6, 2.5),
+    "albert-base": (0.2, 2.3),
+    "albert-large": (0.3, 6.0),
+    "albert-xlarge": (0.9, 11.0),
+    "albert-xxlarge": (3.3, 14.0),
+}
+
+
+@pytest.mark.parametrize("gpu_gib", [16, 24, 80])
+def test_memory_plan_fits_the_gpu(gpu_gib):
+    resident = {k: int(r * GIB) for k, (r, _) in T4_LIKE.items()}
+    transient = {k: int(t * GIB) for k, (_, t) in T4_LIKE.items()}
+    budget = int(0.9 * gpu_gib * GIB)
+    groups, skipped = plan_groups(resident, transient, budget, "bert-large")
+    for group in groups:
+        assert group[0] == "bert-large"
+        assert sum(resident[k] for k in group) + max(transient[k] for k in group) <= budget
+    timed = {k for group in groups for k in group}
+    assert timed | set(skipped) == set(T4_LIKE) and not timed & set(skipped)
+    for key in skipped:
+        assert resident["bert-large"] + resident[key] + max(transient[key], transient["bert-large"]) > budget
+        assert "GiB" in skipped[key]
+    if gpu_gib == 16:  # a Colab T4: xlarge and xxlarge cannot sit beside BERT-large
+        assert set(skipped) == {"albert-xlarge", "albert-xxlarge"}
+        assert groups == [["bert-large", "bert-base", "albert-base", "albert-large"]]  # 13.1 of 14.4 GiB
+    if gpu_gib == 80:
+        assert not skipped and len(groups) == 1
+
+
+def test_memory_plan_without_a_limit_is_one_group():
+    sizes = {"a": 10, "b": 20, "c": 30}
+    assert plan_groups(sizes, sizes, None, "b") == ([["b", "a", "c"]], {})
+    groups, skipped = plan_groups(sizes, sizes, 15, "b")
+    assert groups == [] and set(skipped) == {"a", "b", "c"} and "reference b alone" in skipped["a"]
+
+
+def test_run_steps_times_every_step_that_fits():
+    keys = ["bert-large", "albert-large", "albert-base"]
+
+    def build(key):
+        return build_step(TINY[key], "default", 2, 8)
+
+    run = run_steps(build, keys, "bert-large", "cpu", 1, 2)
+    assert run.groups == [keys] and not run.skipped
+    assert set(run.timings) == set(keys) and run.vs_reference["bert-large"] == 1.0
+    budget = int(1.2 * run.profiles["bert-large"].peak)
+    small = run_steps(build, keys, "bert-large", "cpu", 1, 2, budget=budget)
+    timed = {k for group in small.groups for k in group}
+    assert "bert-large" in timed and set(small.timings) == timed
+    assert timed | set(small.skipped) == set(keys)
+    for group in small.groups:
+        profiles = [small.profiles[k] for k in group]
+        assert sum(p.weights + p.optimizer for p in profiles) + max(p.transient for p in profiles) <= budget
 
 
 def test_interleaved_timings_have_one_time_per_round():

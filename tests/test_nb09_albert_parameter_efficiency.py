@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.albert.configs import MODELS, SHARINGS, TABLE3_EMBEDDINGS, TABLE4_M, analytic_params, table_shape
+from helpers.albert.claims import TABLE4_M
+from helpers.albert.configs import MODELS, SHARINGS, TABLE3_EMBEDDINGS, analytic_params, table_shape
 from helpers.collection.runner import execute_notebook
 from helpers.core.claims import NOT_MEASURABLE, REPRODUCED
 
@@ -60,6 +61,36 @@ def test_every_speed_configuration_is_measured(smoke):
         smoke.results["speed.default.bert-large.peak_mem_bytes"]
         > smoke.results["speed.default.albert-large.peak_mem_bytes"]
     )
+
+
+def test_width_sweep_and_memory_claims(smoke):
+    widths = sorted({int(k.split(".")[1][1:]) for k in smoke.results if k.startswith("sweep.H")})
+    assert widths == [1024 // d for d in sorted(smoke.results["params.sweep_divisors"], reverse=True)]
+    for width in widths:
+        for variant in ("default", "controlled"):
+            prefix = f"sweep.H{width}.{variant}"
+            bert = smoke.results[f"sweep.H{width}.default.bert-large.step_s"]
+            albert = smoke.results[f"{prefix}.albert-large.step_s"]
+            assert smoke.results[f"{prefix}.speed_ratio"] == pytest.approx(bert / albert)
+            peaks = [smoke.results[f"sweep.H{width}.{v}.{n}.peak_mem_bytes"] for v, n in
+                     (("default", "bert-large"), (variant, "albert-large"))]  # fmt: skip
+            assert smoke.results[f"{prefix}.memory_ratio"] == pytest.approx(peaks[0] / peaks[1])
+    for variant in ("default", "controlled"):
+        widest = f"sweep.H{widths[-1]}.{variant}"
+        assert smoke.claim(f"albert.speed.{variant}.albert-large")["measured"] == pytest.approx(
+            smoke.results[f"{widest}.speed_ratio"]
+        )
+        memory = smoke.claim(f"albert.memory.{variant}.albert-large")
+        assert memory["measured"] == pytest.approx(smoke.results[f"{widest}.memory_ratio"])
+        expected = (
+            "reproduced"
+            if memory["measured"] >= 1.1
+            else "partly reproduced"
+            if memory["measured"] >= 1
+            else "not reproduced"
+        )
+        assert memory["verdict"] == expected
+    assert smoke.results["precision.dtype"] == "float32"  # the CPU trains in fp32
 
 
 def test_claims_follow_the_counts(smoke):

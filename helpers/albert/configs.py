@@ -1,4 +1,4 @@
-"""ALBERT (Lan et al., ICLR 2020) Tables 1, 3 and 4: model shapes, published counts, an exact parameter formula."""
+"""ALBERT (Lan et al., ICLR 2020) model shapes of Tables 1, 3 and 4 and an exact parameter formula."""
 
 from __future__ import annotations
 
@@ -6,13 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from helpers.core.claims import Claim, within
 from helpers.core.params import require
-
-NOTEBOOK = "09_albert_parameter_efficiency"
-PAPER = "Lan et al., ALBERT: A Lite BERT for Self-supervised Learning of Language Representations, ICLR 2020"
-BLOG = "My Week in AI: Part 6 (seed blog post)"
-HF_CARDS = "Hugging Face ALBERT release collection, https://huggingface.co/collections/google/albert-release"
 
 SHARINGS = ("all-shared", "shared-attention", "shared-ffn", "not-shared")
 TABLE3_EMBEDDINGS = (64, 128, 256, 768)
@@ -65,20 +59,6 @@ MODELS: dict[str, Shape] = {
     "albert-large": _albert(24, 1024, 16),
     "albert-xlarge": _albert(24, 2048, 32),
     "albert-xxlarge": _albert(12, 4096, 64),
-}
-TABLE1_M = {"bert-base": 108, "bert-large": 334, "albert-base": 12, "albert-large": 18, "albert-xlarge": 60,
-            "albert-xxlarge": 235}  # fmt: skip
-XXLARGE_TEXT_M = 233  # the paper's text gives 233M for ALBERT-xxlarge, Table 1 gives 235M
-HF_CARD_M = {"albert-base": 11, "albert-large": 17, "albert-xlarge": 58, "albert-xxlarge": 223}
-# Table 3: ALBERT-base with E = 64/128/256/768, not-shared vs all-shared.
-TABLE3_M = {
-    "not-shared": dict(zip(TABLE3_EMBEDDINGS, (87, 89, 93, 108), strict=True)),
-    "all-shared": dict(zip(TABLE3_EMBEDDINGS, (10, 12, 16, 31), strict=True)),
-}
-# Table 4: ALBERT-base, four sharing strategies at E = 768 and E = 128.
-TABLE4_M = {
-    768: {"all-shared": 31, "shared-attention": 83, "shared-ffn": 57, "not-shared": 108},
-    128: {"all-shared": 12, "shared-attention": 64, "shared-ffn": 38, "not-shared": 89},
 }
 
 
@@ -189,38 +169,3 @@ def load_pretrained(source: str | Path):
     from transformers import AlbertModel
 
     return AlbertModel.from_pretrained(str(source))
-
-
-def _row_claim(claim_id: str, statement: str, published_m: float) -> Claim:
-    return Claim(
-        claim_id, NOTEBOOK, PAPER, statement, published_m, "M parameters", within(published_m, 0.05, 1.0)
-    )
-
-
-TABLE1_CLAIMS = {
-    name: _row_claim(f"albert.table1.{name}", f"Table 1: {name} has {m}M parameters", m)
-    for name, m in TABLE1_M.items()
-}
-TABLE3_CLAIMS = {
-    (sharing, e): _row_claim(
-        f"albert.table3.{sharing}.E{e}", f"Table 3: ALBERT-base {sharing}, E={e}: {m}M", m
-    )
-    for sharing, row in TABLE3_M.items()
-    for e, m in row.items()
-}
-TABLE4_CLAIMS = {
-    (e, sharing): _row_claim(
-        f"albert.table4.E{e}.{sharing}", f"Table 4: ALBERT-base E={e}, {sharing}: {m}M", m
-    )
-    for e, row in TABLE4_M.items()
-    for sharing, m in row.items()
-}
-ONE_EIGHTEENTH = Claim(
-    "albert.params_ratio_large",
-    NOTEBOOK,
-    BLOG,
-    "An ALBERT configuration analogous to BERT-large has 1/18th the number of parameters",
-    18,
-    "x fewer parameters",
-    within(18, 0.1, partly=0.25),
-)

@@ -33,6 +33,7 @@ from helpers.albert.pairs import (
 from helpers.core.cache import verified
 from helpers.core.claims import Claim, at_most, greater_than
 from helpers.core.params import require
+from helpers.core.precision import training_precision
 from helpers.core.results import cache_dir
 from helpers.core.seeding import seed_everything
 
@@ -294,11 +295,8 @@ def _to(batch: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
 
 
 def _autocast(device: str, bf16: bool):
-    return torch.autocast(
-        device_type="cuda" if device == "cuda" else "cpu",
-        dtype=torch.bfloat16,
-        enabled=bf16 and device == "cuda",
-    )
+    """bf16 autocast where the GPU has bf16 (capability ≥ 8.0), else fp32: this loop has no gradient scaler."""
+    return training_precision(device, mixed=bf16, allow_fp16=False).autocast()
 
 
 @torch.no_grad()

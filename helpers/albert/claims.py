@@ -1,0 +1,106 @@
+"""ALBERT claims: the published figures, the quotes and the rules that turn measurements into verdicts (09, 10)."""
+
+from __future__ import annotations
+
+from helpers.albert.configs import TABLE3_EMBEDDINGS
+from helpers.albert.speed import VARIANTS
+from helpers.core.claims import Claim, at_least, within
+from helpers.core.results import notebook_stem
+
+PAPER = "Lan et al., ALBERT: A Lite BERT for Self-supervised Learning of Language Representations, ICLR 2020"
+BLOG = "My Week in AI: Part 6 (seed blog post)"
+NOTEBOOK = notebook_stem()  # the running notebook's stem (set by the runner), 'interactive' otherwise
+
+# ------------------------------------------------------------------ 09 · parameter efficiency, speed and memory
+
+# Table 1 of the paper (V = 30,000, FFN = 4H, H/64 heads), in millions of parameters.
+TABLE1_M = {"bert-base": 108, "bert-large": 334, "albert-base": 12, "albert-large": 18, "albert-xlarge": 60,
+            "albert-xxlarge": 235}  # fmt: skip
+XXLARGE_TEXT_M = 233  # the paper's text gives 233M for ALBERT-xxlarge, Table 1 gives 235M
+HF_CARD_M = {"albert-base": 11, "albert-large": 17, "albert-xlarge": 58, "albert-xxlarge": 223}
+# Table 3: ALBERT-base with E = 64/128/256/768, not-shared vs all-shared.
+TABLE3_M = {
+    "not-shared": dict(zip(TABLE3_EMBEDDINGS, (87, 89, 93, 108), strict=True)),
+    "all-shared": dict(zip(TABLE3_EMBEDDINGS, (10, 12, 16, 31), strict=True)),
+}
+# Table 4: ALBERT-base, four sharing strategies at E = 768 and E = 128.
+TABLE4_M = {
+    768: {"all-shared": 31, "shared-attention": 83, "shared-ffn": 57, "not-shared": 108},
+    128: {"all-shared": 12, "shared-attention": 64, "shared-ffn": 38, "not-shared": 89},
+}
+# Table 2: training speed relative to BERT-large (TPU pods, batch 4096, seq 512).
+TABLE2_SPEEDUP = {"bert-base": 4.7, "bert-large": 1.0, "albert-base": 5.6, "albert-large": 1.7, "albert-xlarge": 0.6,
+                  "albert-xxlarge": 0.3}  # fmt: skip
+
+
+def _row_claim(claim_id: str, statement: str, published_m: float) -> Claim:
+    return Claim(
+        claim_id, NOTEBOOK, PAPER, statement, published_m, "M parameters", within(published_m, 0.05, 1.0)
+    )
+
+
+TABLE1_CLAIMS = {
+    name: _row_claim(f"albert.table1.{name}", f"Table 1: {name} has {m}M parameters", m)
+    for name, m in TABLE1_M.items()
+}
+TABLE3_CLAIMS = {
+    (sharing, e): _row_claim(
+        f"albert.table3.{sharing}.E{e}", f"Table 3: ALBERT-base {sharing}, E={e}: {m}M", m
+    )
+    for sharing, row in TABLE3_M.items()
+    for e, m in row.items()
+}
+TABLE4_CLAIMS = {
+    (e, sharing): _row_claim(
+        f"albert.table4.E{e}.{sharing}", f"Table 4: ALBERT-base E={e}, {sharing}: {m}M", m
+    )
+    for e, row in TABLE4_M.items()
+    for sharing, m in row.items()
+}
+ONE_EIGHTEENTH = Claim(
+    "albert.params_ratio_large",
+    NOTEBOOK,
+    BLOG,
+    "An ALBERT configuration analogous to BERT-large has 1/18th the number of parameters",
+    18,
+    "x fewer parameters",
+    within(18, 0.1, partly=0.25),
+)
+SPEED_CLAIMS = {
+    variant: Claim(
+        f"albert.speed.{variant}.albert-large",
+        NOTEBOOK,
+        f"{BLOG}; Table 2 of {PAPER}",
+        "An ALBERT configuration analogous to BERT-large ... trains in less than 2/3 the amount of time "
+        f"(≥ 1.5x faster; {variant} library settings; verdict at the widest width measured)",
+        1.7,
+        "x faster than BERT-large",
+        at_least(1.5, partly=1.1),
+    )
+    for variant in VARIANTS
+}
+MEMORY_CLAIMS = {
+    variant: Claim(
+        f"albert.memory.{variant}.albert-large",
+        NOTEBOOK,
+        BLOG,
+        "ALBERT's parameter-reduction techniques reduce the memory consumption of BERT: ALBERT-large's peak "
+        f"training memory is below BERT-large's (≥ 1.1x less; {variant} library settings; widest width measured)",
+        "less",
+        "x less peak training memory than BERT-large",
+        at_least(1.1, partly=1.0),
+    )
+    for variant in VARIANTS
+}
+XXLARGE_SLOWER = Claim(
+    "albert.speed.default.albert-xxlarge",
+    NOTEBOOK,
+    "Table 2 of " + PAPER,
+    "ALBERT-xxlarge trains about 3x slower than BERT-large (relative speed 0.3x)",
+    1 / 0.3,
+    "x slower than BERT-large",
+    within(1 / 0.3, 0.5, partly=0.7),
+)
+
+# ------------------------------------------------------------------ 10 · sentence-order prediction
+# (the claims of helpers.albert.pretraining move here)
