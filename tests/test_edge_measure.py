@@ -10,17 +10,21 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from helpers.compression import claims as ec
 from helpers.compression import measure as em
 from helpers.compression.models import MLP, make_cnn
-from helpers.core.claims import verdict_is_consistent
+from helpers.core.claims import Claim
+from helpers.core.model_size import ParamCount, count_params
 
 X = torch.randn(4, 1, 8, 8)
 
 
 def test_params_size_and_macs_of_a_cnn():
     model = make_cnn().eval()
-    total, nonzero = em.count_params(model)
-    assert total == sum(p.numel() for p in model.parameters()) and nonzero <= total
+    counted = count_params(model)
+    assert isinstance(counted, ParamCount) and counted.total == sum(p.numel() for p in model.parameters())
+    total, nonzero = counted
+    assert nonzero <= total
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     assert em.serialized_size(model) == buffer.getbuffer().nbytes > 4 * total
@@ -41,7 +45,7 @@ def test_unstructured_pruning_counts_nonzeros_but_not_smaller_dense():
     for layer in model.modules():
         if isinstance(layer, nn.Linear):
             prune.l1_unstructured(layer, "weight", amount=0.5)
-    total, nonzero = em.count_params(model)
+    total, nonzero = count_params(model)
     assert total == sum(p.numel() for p in MLP(hidden=(32,)).parameters())
     assert nonzero < 0.6 * total
     for layer in model.modules():
@@ -53,7 +57,7 @@ def test_unstructured_pruning_counts_nonzeros_but_not_smaller_dense():
 def test_dynamic_quantized_model_is_smaller_and_macs_are_not_faked():
     model = MLP().eval()
     quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
-    assert em.count_params(quantized)[0] == em.count_params(model)[0]
+    assert count_params(quantized)[0] == count_params(model)[0]
     assert em.serialized_size(quantized) < 0.3 * em.serialized_size(model)
     macs, note = em.count_macs(quantized, X[:1])
     assert macs is None and "cannot see inside" in note
@@ -101,31 +105,35 @@ def test_record_frame_and_rebuild(two_variants, monkeypatch, tmp_path):
     assert rebuilt["sep"] == sep
 
 
-def test_efficiency_and_accuracy_helpers(two_variants):
+def test_efficiency_ratios(two_variants):
     base, sep = two_variants
     ratios = em.efficiency_ratios(base, sep)
     assert ratios["size"] == pytest.approx(base.size_bytes / sep.size_bytes)
-    assert em.efficiency_gain(base, sep) >= ratios["size"]
-    gain, note = em.accuracy_gain_beyond_se([0.9, 0.92, 0.91], [0.8, 0.82, 0.81])
-    assert gain == pytest.approx(0.1 - (2 * 0.01**2 / 3) ** 0.5) and "standard error" in note
-    assert em.accuracy_gain_beyond_se([0.9, 0.7], [0.8, 0.8])[0] < 0
-    assert em.accuracy_gain_beyond_se([0.9], [0.8, 0.8]) == (
-        None,
-        pytest.approx(em.accuracy_gain_beyond_se([0.9], [0.8])[1]),
-    )
+    assert ratios["latency_b64"] == pytest.approx(base.latency_ms_b64 / sep.latency_ms_b64)
+    assert ratios["gpu_latency_b1"] is None or torch.cuda.is_available()
 
 
-def test_claims_are_declared_per_notebook():
-    claims = [getattr(em, n) for n in dir(em) if n.isupper() and isinstance(getattr(em, n), em.Claim)]
+def test_claims_are_declared_per_notebook_and_measure():
+    claims = [v for n in dir(ec) if n.isupper() for v in _claims_in(getattr(ec, n))]
     assert {c.notebook for c in claims} == {
         "04_compression_architecture", "05_compression_pruning", "06_compression_quantization",
         "07_compression_distillation",
     }  # fmt: skip
-    assert len({c.id for c in claims}) == len(claims) == 9
-    entry = em.ARCHITECTURE_EFFICIENCY.assess(2.5)
-    assert entry["verdict"] == "reproduced" and verdict_is_consistent(entry)
-    assert em.ARCHITECTURE_EFFICIENCY.assess(1.5)["verdict"] == "partly reproduced"
-    assert em.DISTILLATION_BEATS_STUDENT.assess(-0.01)["verdict"] == "not reproduced"
+    assert len({c.id for c in claims}) == len(claims) == 4 * 3 + 6 + len(ec.LABEL_FRACTIONS)
+    for technique in (ec.ARCHITECTURE_EFFICIENCY, ec.PRUNING_EFFICIENCY, ec.QUANTIZATION_EFFICIENCY):
+        assert set(technique) == set(ec.MEASURES)
+    assert ec.ARCHITECTURE_EFFICIENCY["size"].rule.verdict(2.5) == "reproduced"
+    assert ec.ARCHITECTURE_EFFICIENCY["latency_b1"].rule.verdict(1.5) == "partly reproduced"
+    assert ec.ARCHITECTURE_EFFICIENCY["throughput_b64"].rule.verdict(0.5) == "not reproduced"
+    assert not any(
+        hasattr(em, n) for n in ("Claim", "PRUNING_ACCURACY", "efficiency_gain", "accuracy_gain_beyond_se")
+    )
+
+
+def _claims_in(value) -> list[Claim]:
+    if isinstance(value, Claim):
+        return [value]
+    return [v for v in value.values() if isinstance(v, Claim)] if isinstance(value, dict) else []
 
 
 def test_bad_variant_arguments_are_explained():

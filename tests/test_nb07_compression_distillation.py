@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from helpers.collection.runner import execute_notebook
+from helpers.compression.claims import LABEL_FRACTIONS
 
+from .compression_expected import check_accuracy_claim, check_efficiency_claims, efficiency_claims
 from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S, VARIANT_KEYS
 
 VARIANTS = ("teacher", "student_alone", "student_distilled")
@@ -47,21 +49,34 @@ def test_sweep_covers_the_grid_and_picks_its_best(run):
 
 def test_claims_follow_the_recorded_numbers(run):
     r = run.results
-    efficiency = run.claim("compression.distillation.efficiency")
-    assert (
-        efficiency["measured"]
-        >= r["model.teacher.size_bytes"] / r["model.student_distilled.size_bytes"] - 1e-9
+    check_efficiency_claims(efficiency_claims(run.claims, "distillation"), r, "teacher", "student_distilled")
+    assert len(r["params.seeds"]) >= 2, (
+        "the smoke profile runs two seeds, so the accuracy verdicts are computed"
     )
-    assert efficiency["verdict"] == "reproduced"
-    for cid in (
-        "compression.distillation.accuracy_decrease_vs_teacher",
-        "compression.distillation.beats_student_alone",
-    ):
-        claim = run.claim(cid)
-        if len(r["params.seeds"]) < 2:
-            assert claim["measured"] is None and claim["verdict"] == "not measurable here"
-        else:
-            assert claim["verdict"] == ("reproduced" if claim["measured"] > 0 else "not reproduced")
+    check_accuracy_claim(
+        run.claim("compression.distillation.accuracy_decrease_vs_teacher"),
+        r["model.teacher.per_seed_accuracy"],
+        r["model.student_distilled.per_seed_accuracy"],
+    )
+
+
+def test_every_labelled_fraction_has_a_verdict_from_its_seeds(run):
+    r = run.results
+    curve = r["distillation.fraction_curve"]
+    assert {row["fraction"] for row in curve} == set(LABEL_FRACTIONS)
+    for fraction in LABEL_FRACTIONS:
+        arms = {
+            arm: [row["test_accuracy"] for row in sorted(curve, key=lambda row: row["seed"])
+                  if row["fraction"] == fraction and row["arm"] == arm]
+            for arm in ("alone", "distilled")
+        }  # fmt: skip
+        assert len(arms["alone"]) == len(arms["distilled"]) == len(r["params.seeds"])
+        entry = run.claim(f"compression.distillation.beats_student_alone.labels_{round(100 * fraction)}pct")
+        check_accuracy_claim(entry, arms["distilled"], arms["alone"])
+    full = [row["test_accuracy"] for row in curve if row["fraction"] == 1.0 and row["arm"] == "distilled"]
+    assert sorted(full) == sorted(r["model.student_distilled.per_seed_accuracy"])
+    images = {row["fraction"]: row["labelled_images"] for row in curve}
+    assert images[0.05] < images[0.2] < images[1.0]
 
 
 @pytest.mark.parametrize(

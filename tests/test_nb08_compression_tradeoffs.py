@@ -7,19 +7,20 @@ import json
 import pytest
 
 from helpers.collection.runner import execute_notebook
+from helpers.compression.claims import target_claim
 from helpers.compression.measure import variants_from_results
 from helpers.compression.tradeoffs import (
     BASELINE,
     COMBINATIONS,
-    FINAL_ACCURACY_CLAIMS,
     METHODS,
     SINGLE_METHOD_VARIANTS,
     TARGET,
-    TARGET_CLAIM,
     as_table,
     dominates,
+    final_accuracy_claims,
 )
 
+from .compression_expected import check_accuracy_claim, overfit_accuracies
 from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S, SmokeRun
 
 STEM = "08_compression_tradeoffs"
@@ -83,16 +84,19 @@ def test_target_verdict_follows_from_the_recorded_ratios(smoke):
         )
     )
     assert results["target.conditions_met"] == met
-    claim = smoke.claim(TARGET_CLAIM.id)
+    claim = smoke.claim(target_claim().id)
     assert claim["measured"] == met
-    assert claim["verdict"] == TARGET_CLAIM.rule.verdict(met)
+    assert claim["verdict"] == (
+        "reproduced" if met == 3 else "partly reproduced" if met == 2 else "not reproduced"
+    )
 
 
 def test_final_accuracy_claims_with_one_seed_are_not_measurable(smoke):
     assert smoke.results["seeds"] == [0]
-    for claim, _, _ in FINAL_ACCURACY_CLAIMS:
+    for claim, _, _ in final_accuracy_claims():
         entry = smoke.claim(claim.id)
         assert entry["verdict"] == "not measurable here" and "seed" in entry["reason"]
+        assert entry["notebook"] == STEM
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +113,22 @@ def two_seeds(tmp_path_factory):
 def test_final_accuracy_claims_with_two_seeds_use_the_pooled_seeds(two_seeds):
     smoke = two_seeds
     per_seed = {n: smoke.results[f"model.{n}.per_seed_accuracy"] for n in METHODS}
-    for claim, higher, lower in FINAL_ACCURACY_CLAIMS:
-        entry = smoke.claim(claim.id)
+    for claim, higher, lower in final_accuracy_claims():
         a, b = per_seed[higher], per_seed[lower]
         assert len(a) == len(b) == 2
-        diff = sum(a) / 2 - sum(b) / 2
-        assert entry["measured"] <= diff + 1e-12, "measured is the difference minus a non-negative SE"
-        assert entry["verdict"] == claim.rule.verdict(entry["measured"])
+        check_accuracy_claim(smoke.claim(claim.id), a, b)
+
+
+def test_overfit_final_verdicts_follow_the_recorded_sweep(smoke):
+    rows = smoke.results["overfit.rows"]
+    check_accuracy_claim(
+        smoke.claim("compression.pruning.accuracy_increase.overfit.final"),
+        overfit_accuracies(rows, "pruned_finetuned", 0.5),
+        overfit_accuracies(rows, "dense_finetuned"),
+    )
+    check_accuracy_claim(
+        smoke.claim("compression.quantization.accuracy_increase.overfit.final"),
+        overfit_accuracies(rows, "fake_quant", 8),
+        overfit_accuracies(rows, "dense"),
+    )
+    assert smoke.results["pareto.matches_by_hand"] is True

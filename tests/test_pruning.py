@@ -9,6 +9,7 @@ from helpers.compression.measure import serialized_size
 from helpers.compression.models import make_cnn
 from helpers.compression.pruning import (
     load_pruned,
+    make_permanent,
     max_output_difference,
     ops_and_params,
     save_pruned,
@@ -33,6 +34,20 @@ def test_unstructured_pruning_zeroes_weights_but_keeps_dense_size():
     assert weight_sparsity(model) < 0.01, "the original model must stay untouched"
     assert serialized_size(pruned) == serialized_size(model)
     assert ops_and_params(pruned, X[:1]) == ops_and_params(model, X[:1])
+
+
+def test_masks_kept_through_training_keep_the_zeros():
+    model = small_cnn().train()
+    masked = unstructured_prune(model, 0.5, permanent=False)
+    optimizer = torch.optim.SGD(masked.parameters(), lr=0.5)
+    for _ in range(3):
+        optimizer.zero_grad()
+        masked(X).square().mean().backward()
+        optimizer.step()
+    pruned = make_permanent(masked)
+    assert weight_sparsity(pruned) == pytest.approx(0.5, abs=0.02)
+    assert not any(hasattr(m, "weight_mask") for m in pruned.modules())
+    assert serialized_size(pruned) == serialized_size(model)
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5])

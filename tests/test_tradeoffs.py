@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.compression.claims import target_claim
 from helpers.compression.onnx_export import (
     export_onnx,
     max_abs_diff,
@@ -21,19 +22,16 @@ from helpers.compression.onnx_export import (
     torch_runner,
 )
 from helpers.compression.tradeoffs import (
-    FINAL_ACCURACY_CLAIMS,
     METHODS,
-    NOTEBOOK,
-    TARGET_CLAIM,
     Recipe,
     Target,
     best_compressed,
     dominated_by,
     dominates,
+    final_accuracy_claims,
     pareto_front,
     plot_tradeoffs,
     ranking_table,
-    what_it_shows,
     what_to_use_when,
 )
 
@@ -192,19 +190,16 @@ def test_recipe_rejects_bad_settings():
         Recipe(width_mult=0)
 
 
-def test_what_it_shows_reads_the_direction_beyond_the_standard_error():
-    assert "claimed direction" in what_it_shows("a", "b", [0.95, 0.96, 0.97], [0.90, 0.91, 0.92])
-    assert "opposite direction" in what_it_shows("a", "b", [0.90, 0.91, 0.92], [0.95, 0.96, 0.97])
-    assert "within one standard error" in what_it_shows("a", "b", [0.90, 0.95], [0.91, 0.94])
-    assert "no standard error" in what_it_shows("a", "b", [0.9], [0.8])
-
-
-def test_final_claims_belong_to_this_notebook_and_keep_the_shared_rules():
-    ids = [claim.id for claim, _, _ in FINAL_ACCURACY_CLAIMS]
+def test_final_claims_belong_to_the_running_notebook_and_keep_the_shared_rules(monkeypatch):
+    monkeypatch.setenv("FSL_NOTEBOOK", "08_some_name")
+    claims = final_accuracy_claims()
+    ids = [claim.id for claim, _, _ in claims]
     assert len(set(ids)) == len(ids) and all(i.endswith(".final") for i in ids)
-    for claim, higher, lower in FINAL_ACCURACY_CLAIMS:
-        assert claim.notebook == NOTEBOOK and higher in METHODS and lower in METHODS
+    for claim, higher, lower in claims:
+        assert claim.notebook == "08_some_name" and higher in METHODS and lower in METHODS
         assert claim.rule.verdict(0.001) == "reproduced" and claim.rule.verdict(-0.001) == "not reproduced"
-    assert TARGET_CLAIM.rule.verdict(3) == "reproduced"
-    assert TARGET_CLAIM.rule.verdict(2) == "partly reproduced"
-    assert TARGET_CLAIM.rule.verdict(1) == "not reproduced"
+    target = target_claim()
+    assert target.notebook == "08_some_name"
+    assert target.rule.verdict(3) == "reproduced"
+    assert target.rule.verdict(2) == "partly reproduced"
+    assert target.rule.verdict(1) == "not reproduced"

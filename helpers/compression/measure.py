@@ -1,4 +1,4 @@
-"""Measure a compressed model variant the same way everywhere (04–08) and decide the compression claims.
+"""Measure a compressed model variant the same way everywhere (04–08): one row format for every notebook.
 
 For each variant: parameter count (and non-zeros), serialized size in bytes (`torch.save` of the state_dict into
 memory — what would ship to a device), MACs, CPU latency at batch 1 and 64 (torch.utils.benchmark through
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import copy
 import io
-import math
 import re
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -28,9 +26,10 @@ import torch
 from torch import nn
 
 from helpers.core.benchmark import torch_latency
-from helpers.core.claims import Claim, at_least, greater_than
 from helpers.core.environment import cuda_available
+from helpers.core.model_size import ParamCount, count_params, packed_weight
 from helpers.core.results import record
+from helpers.core.stats import mean_std
 
 MAC_COUNTER = "torch.utils.flop_counter.FlopCounterMode (MACs = counted FLOPs / 2; conv and matmul ops only)"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -60,45 +59,6 @@ class VariantResult:
     notes: str = ""  # why a field is None, or anything a reader needs to interpret the row
 
 
-def count_params(model: nn.Module) -> tuple[int, int]:
-    """(parameters, non-zero parameters): trainable tensors plus weights packed inside torch.ao quantized layers.
-
-    For layers pruned with torch.nn.utils.prune the effective weight (weight_orig × mask) is what is counted.
-    """
-    total = nonzero = 0
-    for module in model.modules():
-        for name, param in module.named_parameters(recurse=False):
-            effective = getattr(module, name.removesuffix("_orig"), param)
-            total += param.numel()
-            nonzero += int(torch.count_nonzero(_dense(effective)))
-        packed = _packed_weight(module)
-        if packed is not None:
-            total += packed.numel()
-            nonzero += int(torch.count_nonzero(packed))
-            bias = module.bias() if callable(getattr(module, "bias", None)) else None
-            if bias is not None:
-                total += bias.numel()
-                nonzero += int(torch.count_nonzero(bias))
-    return total, nonzero
-
-
-def _dense(tensor: torch.Tensor) -> torch.Tensor:
-    """A plain tensor view of a (possibly quantized or tensor-subclass) weight, for counting non-zeros."""
-    if tensor.is_quantized:
-        return tensor.int_repr()
-    if type(tensor) not in (torch.Tensor, nn.Parameter) and hasattr(tensor, "dequantize"):
-        return tensor.dequantize()
-    return tensor.detach()
-
-
-def _packed_weight(module: nn.Module) -> torch.Tensor | None:
-    """The int8 weight of a torch.ao quantized Linear/Conv (held in packed params, not in .parameters())."""
-    if not (hasattr(module, "_packed_params") and callable(getattr(module, "weight", None))):
-        return None
-    weight = module.weight()
-    return weight.int_repr() if weight.is_quantized else weight
-
-
 def serialized_size(model: Any) -> int:
     """Bytes of `torch.save(model.state_dict())` in memory (an ExportedProgram: bytes of `torch.export.save`).
 
@@ -120,7 +80,7 @@ def count_macs(model: nn.Module, example: torch.Tensor) -> tuple[int | None, str
     weighted = [
         (name, m)
         for name, m in model.named_modules()
-        if _packed_weight(m) is not None
+        if packed_weight(m) is not None
         or any(p.dim() >= 2 for n, p in m.named_parameters(recurse=False) if "weight" in n)
     ]
     blind: list[str] = []
@@ -190,7 +150,7 @@ def measure_variant(
     batch_large: int = 64,
     min_run_time: float = 0.3,
     threads: int | None = None,
-    params: tuple[int, int] | None = None,
+    params: ParamCount | None = None,
 ) -> VariantResult:
     """Measure a trained variant: size, MACs (on `example[:1]`), CPU latency at batch 1 and `batch_large`, GPU
     latency when present, and the accuracy summary of its seeds.
@@ -219,18 +179,13 @@ def measure_variant(
     b1, b1_iqr = cpu_latency_ms(model, one, min_run_time, threads)
     b64, _ = cpu_latency_ms(model, many, min_run_time, threads)
     gpu_b1, gpu_note = gpu_latency_ms(model, one, min_run_time)
-    mean, std = _mean_std(per_seed_accuracy)
+    mean, std, _ = mean_std(per_seed_accuracy)
     notes = "; ".join(n for n in (macs_note, gpu_note) if n)
     return VariantResult(
         name, method, int(total), int(nonzero), serialized_size(model), macs, b1, b64, gpu_b1, mean, std,
         [int(s) for s in seeds], [float(a) for a in per_seed_accuracy], b1_iqr, threads or torch.get_num_threads(),
         list(example.shape[1:]), int(timed.shape[-1]) if latency_example is not None else None, notes,
     )  # fmt: skip
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    values = [float(v) for v in values]
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def record_variant(v: VariantResult) -> VariantResult:
@@ -262,76 +217,6 @@ def variants_from_results(results: dict[str, Any]) -> list[VariantResult]:
     ]
 
 
-# --- claims ---------------------------------------------------------------------------------------------------
-
-SOURCE = (
-    "Nick Pentreath (IBM), 'Scaling up Deep Learning by Scaling Down', Spark + AI Summit, as summarised in "
-    "'My week in AI: Part 6'"
-)
-QUOTE_EFFICIENCY = "Each of the four techniques leads to significant efficiency improvements"
-QUOTE_ACCURACY = (
-    "Architecture improvement and model distillation typically cause a decrease in accuracy, whereas model "
-    "pruning and quantization can often cause an increase in accuracy."
-)
-SIGNIFICANT_RATIO = 2.0  # "significant": at least 2× smaller (serialized bytes) or 2× faster (CPU, batch 64)
-PARTLY_RATIO = 1.25  # partly: a real but modest gain of at least 1.25×
-EFFICIENCY_RULE_TEXT = (
-    f"significant = the better of size ratio and CPU batch-64 latency ratio (reference / variant) is ≥ "
-    f"{SIGNIFICANT_RATIO:g}× (partly ≥ {PARTLY_RATIO:g}×)"
-)
-ACCURACY_RULE_TEXT = (
-    "an accuracy change counts only when the difference of the seed means exceeds its standard error "
-    "(Welch: √(s₁²/n₁ + s₂²/n₂)); measured = |difference in the claimed direction| − standard error, reproduced "
-    "when > 0; needs ≥ 2 seeds on each side"
-)
-
-
-def _efficiency_claim(cid: str, notebook: str, method: str) -> Claim:
-    return Claim(
-        cid, notebook, SOURCE, f"{method} gives a significant efficiency improvement ('{QUOTE_EFFICIENCY}')",
-        f"significant (≥ {SIGNIFICANT_RATIO:g}× smaller or faster)", "× (reference / variant)",
-        at_least(SIGNIFICANT_RATIO, partly=PARTLY_RATIO),
-    )  # fmt: skip
-
-
-def _accuracy_claim(cid: str, notebook: str, statement: str) -> Claim:
-    return Claim(cid, notebook, SOURCE, statement, "accuracy change in the claimed direction",
-                 "accuracy (difference − SE)", greater_than(0))  # fmt: skip
-
-
-ARCHITECTURE_EFFICIENCY = _efficiency_claim(
-    "compression.architecture.efficiency", "04_compression_architecture", "Architecture improvement"
-)
-ARCHITECTURE_ACCURACY = _accuracy_claim(
-    "compression.architecture.accuracy_decrease", "04_compression_architecture",
-    "Architecture improvement (depthwise-separable blocks) typically decreases accuracy",
-)  # fmt: skip
-PRUNING_EFFICIENCY = _efficiency_claim("compression.pruning.efficiency", "05_compression_pruning", "Pruning")
-PRUNING_ACCURACY = _accuracy_claim(
-    "compression.pruning.accuracy_increase",
-    "05_compression_pruning",
-    "Model pruning can often increase accuracy",
-)
-QUANTIZATION_EFFICIENCY = _efficiency_claim(
-    "compression.quantization.efficiency", "06_compression_quantization", "Quantization"
-)
-QUANTIZATION_ACCURACY = _accuracy_claim(
-    "compression.quantization.accuracy_increase", "06_compression_quantization",
-    "Quantization can often increase accuracy",
-)  # fmt: skip
-DISTILLATION_EFFICIENCY = _efficiency_claim(
-    "compression.distillation.efficiency", "07_compression_distillation", "Distillation (teacher → student)"
-)
-DISTILLATION_ACCURACY_VS_TEACHER = _accuracy_claim(
-    "compression.distillation.accuracy_decrease_vs_teacher", "07_compression_distillation",
-    "Model distillation typically decreases accuracy (distilled student vs teacher)",
-)  # fmt: skip
-DISTILLATION_BEATS_STUDENT = _accuracy_claim(
-    "compression.distillation.beats_student_alone", "07_compression_distillation",
-    "A distilled student is more accurate than the same student trained alone (the point of distillation)",
-)  # fmt: skip
-
-
 def efficiency_ratios(reference: VariantResult, variant: VariantResult) -> dict[str, float | None]:
     """reference / variant for size, MACs, CPU latency at batch 1 and 64, and GPU latency (None when missing)."""
 
@@ -345,27 +230,6 @@ def efficiency_ratios(reference: VariantResult, variant: VariantResult) -> dict[
         "latency_b64": ratio(reference.latency_ms_b64, variant.latency_ms_b64),
         "gpu_latency_b1": ratio(reference.gpu_latency_ms_b1, variant.gpu_latency_ms_b1),
     }
-
-
-def efficiency_gain(reference: VariantResult, variant: VariantResult) -> float:
-    """The measured quantity of the efficiency claims: max(size ratio, CPU batch-64 latency ratio)."""
-    ratios = efficiency_ratios(reference, variant)
-    return max(ratios["size"], ratios["latency_b64"])
-
-
-def accuracy_gain_beyond_se(
-    candidate: Sequence[float], reference: Sequence[float]
-) -> tuple[float | None, str]:
-    """(mean(candidate) − mean(reference) − SE, note): > 0 means candidate is better beyond its standard error.
-
-    For a *decrease* claim pass the arguments the other way round. None (with the reason) with < 2 seeds a side.
-    """
-    if len(candidate) < 2 or len(reference) < 2:
-        return None, "one seed gives no standard error; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
-    (m_c, s_c), (m_r, s_r) = _mean_std(candidate), _mean_std(reference)
-    se = math.sqrt(s_c**2 / len(candidate) + s_r**2 / len(reference))
-    diff = m_c - m_r
-    return diff - se, f"difference of means {diff:+.4f}, standard error {se:.4f}"
 
 
 def plot_variants(variants: Sequence[VariantResult], title: str = ""):

@@ -41,16 +41,26 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def unstructured_prune(model: nn.Module, sparsity: float) -> nn.Module:
+def unstructured_prune(model: nn.Module, sparsity: float, permanent: bool = True) -> nn.Module:
     """A copy of `model` with the fraction `sparsity` of smallest-|w| weights, ranked across all Conv2d/Linear
-    weights together (global magnitude pruning, so small layers such as the first convolution keep more), zeroed."""
+    weights together (global magnitude pruning, so small layers such as the first convolution keep more), zeroed.
+
+    With `permanent=False` the masks stay attached (forward pre-hooks), so fine-tuning keeps the zeros; call
+    `make_permanent` afterwards.
+    """
     _check_fraction("sparsity", sparsity)
     pruned = copy.deepcopy(model)
     layers = [layer for _, layer in prunable_layers(pruned)]
     prune.global_unstructured([(layer, "weight") for layer in layers], prune.L1Unstructured, amount=sparsity)
-    for layer in layers:
-        prune.remove(layer, "weight")
-    return pruned
+    return make_permanent(pruned) if permanent else pruned
+
+
+def make_permanent(model: nn.Module) -> nn.Module:
+    """Fold every attached torch.nn.utils.prune mask into its weight (in place) and return the model."""
+    for _, layer in prunable_layers(model):
+        if prune.is_pruned(layer) and hasattr(layer, "weight_mask"):
+            prune.remove(layer, "weight")
+    return model
 
 
 def weight_sparsity(model: nn.Module) -> float:

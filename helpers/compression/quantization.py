@@ -28,14 +28,10 @@ from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
     get_default_x86_inductor_quantization_config,
 )
 
-from helpers.compression.measure import (
-    VariantResult,
-    count_macs,
-    count_params,
-    cpu_latency_ms,
-    serialized_size,
-)
+from helpers.compression.measure import VariantResult, count_macs, cpu_latency_ms, serialized_size
+from helpers.core.model_size import count_params
 from helpers.core.noise import native_stderr_silenced
+from helpers.core.stats import mean_std
 
 INT8_FRACTION_OF_FP32 = 0.25  # the physical limit: one byte instead of four per weight
 TORCHAO_CONFIG = "Int8DynamicActivationInt8WeightConfig"
@@ -190,8 +186,7 @@ def measure_static_variant(
     total, nonzero = count_params(fp32_model.to("cpu"))
     macs, _ = count_macs(fp32_model, example[:1].to("cpu"))
     accuracies = [float(a) for a in per_seed_accuracy]
-    mean = sum(accuracies) / len(accuracies)
-    std = float(torch.tensor(accuracies).std()) if len(accuracies) > 1 else 0.0
+    mean, std, _ = mean_std(accuracies)
     notes = ("params and MACs of the fp32 network (int8 does the same multiply-accumulates); latency of the "
              "oneDNN-lowered graphs; no GPU latency: the x86 int8 kernels are CPU-only")  # fmt: skip
     return VariantResult(

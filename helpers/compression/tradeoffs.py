@@ -15,18 +15,19 @@ from matplotlib.figure import Figure
 from torch import nn
 from tqdm.auto import tqdm
 
-from helpers.compression.data import EdgeData
-from helpers.compression.measure import (
+from helpers.compression.claims import (
     ARCHITECTURE_ACCURACY,
     DISTILLATION_ACCURACY_VS_TEACHER,
     DISTILLATION_BEATS_STUDENT,
     PRUNING_ACCURACY,
     QUANTIZATION_ACCURACY,
-    VariantResult,
-    count_params,
-    measure_variant,
-    variants_frame,
+    TARGET_DROP_PTS,
+    TARGET_SIZE_X,
+    TARGET_SPEED_X,
+    final_claim,
 )
+from helpers.compression.data import EdgeData
+from helpers.compression.measure import VariantResult, measure_variant, variants_frame
 from helpers.compression.models import STUDENT_WIDTH_MULT, TEACHER_WIDTH_MULT, make_cnn
 from helpers.compression.train import (
     DistillationLoss,
@@ -36,7 +37,8 @@ from helpers.compression.train import (
     fine_tune,
     train_over_seeds,
 )
-from helpers.core.claims import Claim, at_least
+from helpers.core.claims import Claim
+from helpers.core.model_size import count_params
 from helpers.core.params import require
 
 NAME = "name"
@@ -422,50 +424,12 @@ def best_compressed(frame: pd.DataFrame, target: Target, exclude: Sequence[str] 
 
 # --- final claim verdicts ----------------------------------------------------------------------------------------
 
-NOTEBOOK = "08_compression_tradeoffs"
+TARGET = Target(size_x=TARGET_SIZE_X, speed_x=TARGET_SPEED_X, drop_pts=TARGET_DROP_PTS)
 
 
-def final_claim(claim: Claim) -> Claim:
-    """The shared claim of notebooks 04–07, re-declared for this notebook's final verdict from pooled seeds."""
-    return replace(claim, id=f"{claim.id}.final", notebook=NOTEBOOK)
-
-
-# (claim, variant expected to be more accurate, variant expected to be less accurate)
-FINAL_ACCURACY_CLAIMS: tuple[tuple[Claim, str, str], ...] = (
-    (final_claim(ARCHITECTURE_ACCURACY), BASELINE, "separable"),
-    (final_claim(PRUNING_ACCURACY), "pruned", BASELINE),
-    (final_claim(QUANTIZATION_ACCURACY), "int8", BASELINE),
-    (final_claim(DISTILLATION_ACCURACY_VS_TEACHER), TEACHER, "distilled"),
-    (final_claim(DISTILLATION_BEATS_STUDENT), "distilled", "student"),
-)
-TARGET = Target(size_x=4.0, speed_x=2.0, drop_pts=1.0)
-TARGET_CLAIM = Claim(
-    "compression.combined.target",
-    NOTEBOOK,
-    "Collection target for the talk's edge setting (issue 6 of this project), not a figure from the talk",
-    "A combined variant is at least 4× smaller and 2× faster (CPU, batch 1) than the baseline, within 1 accuracy "
-    "point of it",
-    "3 of 3 conditions (≥ 4× smaller, ≥ 2× faster, ≤ 1 pt lower)",
-    "conditions met (of 3)",
-    at_least(3, partly=2),
-)
-
-
-def what_it_shows(higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]) -> str:
-    """One computed sentence on what the pooled seeds show about `higher` being more accurate than `lower`."""
-    require(len(acc_higher) > 0 and len(acc_lower) > 0, "what_it_shows needs at least one accuracy per side.")
-    diff = 100 * (np.mean(acc_higher) - np.mean(acc_lower))
-    head = f"{higher} {100 * np.mean(acc_higher):.2f}% vs {lower} {100 * np.mean(acc_lower):.2f}%"
-    if len(acc_higher) < 2 or len(acc_lower) < 2:
-        return f"{head} (difference {diff:+.2f} pts); one seed per side gives no standard error."
-    se = 100 * float(
-        np.sqrt(np.var(acc_higher, ddof=1) / len(acc_higher) + np.var(acc_lower, ddof=1) / len(acc_lower))
-    )
-    text = f"{head}: difference {diff:+.2f} pts, standard error {se:.2f} pts over {len(acc_higher)}+{len(acc_lower)} seeds"
-    if diff > se:
-        return f"{text} — the claimed direction, beyond one standard error."
-    if diff < -se:
-        return (
-            f"{text} — the opposite direction: {lower} is the more accurate one, beyond one standard error."
-        )
-    return f"{text} — within one standard error: no accuracy change is measurable either way."
+def final_accuracy_claims() -> list[tuple[Claim, str, str]]:
+    """(claim re-declared for the running notebook, variant expected more accurate, variant expected less)."""
+    pairs = ((ARCHITECTURE_ACCURACY, BASELINE, "separable"), (PRUNING_ACCURACY, "pruned", BASELINE),
+             (QUANTIZATION_ACCURACY, "int8", BASELINE), (DISTILLATION_ACCURACY_VS_TEACHER, TEACHER, "distilled"),
+             (DISTILLATION_BEATS_STUDENT[1.0], "distilled", "student"))  # fmt: skip
+    return [(final_claim(claim), higher, lower) for claim, higher, lower in pairs]

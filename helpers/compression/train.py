@@ -9,7 +9,6 @@ pruned) model with a smaller learning rate. A `loss_fn(logits, x, y)` hook repla
 from __future__ import annotations
 
 import copy
-import statistics
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 
 from helpers.compression.data import EdgeData
 from helpers.core.seeding import seed_everything
+from helpers.core.stats import mean_std
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -211,14 +211,6 @@ def train_over_seeds(
     return results
 
 
-def accuracy_summary(per_seed: Sequence[float]) -> tuple[float, float]:
-    """(mean, sample standard deviation) of per-seed accuracies; the std is 0.0 for a single seed."""
-    if not per_seed:
-        raise ValueError("accuracy_summary() needs at least one accuracy.")
-    values = [float(a) for a in per_seed]
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
 def accuracy_over_seeds(
     build_fn: Callable[[], nn.Module],
     seeds: Sequence[int],
@@ -231,5 +223,5 @@ def accuracy_over_seeds(
     per_seed = [
         r.test_accuracy for r in train_over_seeds(build_fn, seeds, data, config, loss_fn_factory, desc)
     ]
-    mean, std = accuracy_summary(per_seed)
+    mean, std, _ = mean_std(per_seed)
     return mean, std, per_seed

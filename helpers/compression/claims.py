@@ -1,0 +1,150 @@
+"""The compression claims of notebooks 04–08, declared before anything is measured: quote, regime, rule.
+
+Efficiency is judged per measure — serialized size, CPU latency at batch 1, CPU throughput at batch 64 — so a
+technique that shrinks a model but slows it down says so. Accuracy claims are judged per regime: today's regime
+(the full training split), and the regimes where the claimed mechanism should show (an over-parameterised model
+that over-fits a small training fraction for pruning and quantization; little labelled data for distillation).
+The notebook of a claim re-assessed in notebook 08 is derived from the running notebook, never typed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from helpers.core.claims import Claim, at_least, greater_than
+from helpers.core.results import notebook_stem
+
+SOURCE = (
+    "Nick Pentreath (IBM), 'Scaling up Deep Learning by Scaling Down', Spark + AI Summit, as summarised in "
+    "'My week in AI: Part 6'"
+)
+QUOTE_EFFICIENCY = "Each of the four techniques leads to significant efficiency improvements"
+QUOTE_ACCURACY = (
+    "Architecture improvement and model distillation typically cause a decrease in accuracy, whereas model "
+    "pruning and quantization can often cause an increase in accuracy."
+)
+
+# --- regimes, fixed before measuring ----------------------------------------------------------------------------
+OVERFIT_FRACTION = (
+    0.1  # over-fit regime: the wide MLP (64 → 512 → 512 → 10) trained on 10 % of the training split
+)
+OVERFIT_SPARSITY = (
+    0.5  # the sparsity whose pruned model is assessed in the over-fit regime (the sweep is context)
+)
+OVERFIT_BITS = 8  # the weight bit width whose fake-quantized model is assessed there (the sweep is context)
+LABEL_FRACTIONS = (
+    0.05,
+    0.2,
+    1.0,
+)  # distillation: labelled fractions of the training split (teacher: all of it)
+
+# --- efficiency: one claim per technique and measure -------------------------------------------------------------
+SIGNIFICANT_RATIO = 2.0  # "significant": at least 2× smaller, faster or higher throughput than the reference
+PARTLY_RATIO = 1.25  # partly: a real but modest gain of at least 1.25×
+MEASURES = {
+    "size": "serialized size (bytes of the saved state_dict)",
+    "latency_b1": "CPU latency at batch 1",
+    "throughput_b64": "CPU throughput at batch 64 (images per second)",
+}
+EFFICIENCY_RULE_TEXT = (
+    f"each measure is judged on its own: reference / variant for size and batch-1 latency, variant / reference "
+    f"for batch-64 throughput; significant when ≥ {SIGNIFICANT_RATIO:g}× (partly ≥ {PARTLY_RATIO:g}×), so below "
+    f"1× means larger or slower"
+)
+ACCURACY_RULE_TEXT = (
+    "an accuracy change counts only when the difference of the seed means exceeds its standard error "
+    "(Welch: √(s₁²/n₁ + s₂²/n₂)); measured = difference in the claimed direction − standard error, reproduced "
+    "when > 0; needs ≥ 2 seeds on each side"
+)
+
+
+def _efficiency(technique: str, notebook: str, label: str) -> dict[str, Claim]:
+    return {
+        measure: Claim(
+            f"compression.{technique}.efficiency.{measure}",
+            notebook,
+            SOURCE,
+            f"{label} gives a significant efficiency improvement in {words} ('{QUOTE_EFFICIENCY}')",
+            f"significant (≥ {SIGNIFICANT_RATIO:g}×)",
+            "× (better than the reference)",
+            at_least(SIGNIFICANT_RATIO, partly=PARTLY_RATIO),
+        )  # fmt: skip
+        for measure, words in MEASURES.items()
+    }
+
+
+def _accuracy(cid: str, notebook: str, statement: str) -> Claim:
+    return Claim(cid, notebook, SOURCE, statement, "accuracy change in the claimed direction",
+                 "accuracy (difference − SE)", greater_than(0))  # fmt: skip
+
+
+def _fraction_id(fraction: float) -> str:
+    return f"labels_{round(100 * fraction)}pct"
+
+
+ARCHITECTURE = "04_compression_architecture"
+PRUNING = "05_compression_pruning"
+QUANTIZATION = "06_compression_quantization"
+DISTILLATION = "07_compression_distillation"
+
+ARCHITECTURE_EFFICIENCY = _efficiency("architecture", ARCHITECTURE, "Architecture improvement")
+PRUNING_EFFICIENCY = _efficiency("pruning", PRUNING, "Pruning")
+QUANTIZATION_EFFICIENCY = _efficiency("quantization", QUANTIZATION, "Quantization")
+DISTILLATION_EFFICIENCY = _efficiency("distillation", DISTILLATION, "Distillation (teacher → student)")
+
+ARCHITECTURE_ACCURACY = _accuracy(
+    "compression.architecture.accuracy_decrease", ARCHITECTURE,
+    "Architecture improvement (depthwise-separable blocks) typically decreases accuracy",
+)  # fmt: skip
+PRUNING_ACCURACY = _accuracy(
+    "compression.pruning.accuracy_increase", PRUNING,
+    "Model pruning can often increase accuracy (full training split, structured pruning with fine-tuning)",
+)  # fmt: skip
+PRUNING_ACCURACY_OVERFIT = _accuracy(
+    "compression.pruning.accuracy_increase.overfit", PRUNING,
+    f"Model pruning can often increase accuracy (over-fit regime: wide MLP on {OVERFIT_FRACTION:.0%} of the "
+    f"training split, {OVERFIT_SPARSITY:.0%} magnitude sparsity and fine-tuning, against the dense model "
+    f"fine-tuned alike)",
+)  # fmt: skip
+QUANTIZATION_ACCURACY = _accuracy(
+    "compression.quantization.accuracy_increase", QUANTIZATION,
+    "Quantization can often increase accuracy (full training split, torchao dynamic int8 MLP)",
+)  # fmt: skip
+QUANTIZATION_ACCURACY_OVERFIT = _accuracy(
+    "compression.quantization.accuracy_increase.overfit", QUANTIZATION,
+    f"Quantization can often increase accuracy (over-fit regime: wide MLP on {OVERFIT_FRACTION:.0%} of the "
+    f"training split, weights fake-quantized to {OVERFIT_BITS} bits)",
+)  # fmt: skip
+DISTILLATION_ACCURACY_VS_TEACHER = _accuracy(
+    "compression.distillation.accuracy_decrease_vs_teacher", DISTILLATION,
+    "Model distillation typically decreases accuracy (distilled student vs teacher)",
+)  # fmt: skip
+DISTILLATION_BEATS_STUDENT = {
+    fraction: _accuracy(
+        f"compression.distillation.beats_student_alone.{_fraction_id(fraction)}",
+        DISTILLATION,
+        f"A distilled student is more accurate than the same student trained alone ({fraction:.0%} of the "
+        f"training labels; the teacher saw all of them)",
+    )  # fmt: skip
+    for fraction in LABEL_FRACTIONS
+}
+
+# --- notebook 08: the accuracy claims re-assessed from pooled seeds, and the combination target --------------------
+TARGET_SIZE_X, TARGET_SPEED_X, TARGET_DROP_PTS = 4.0, 2.0, 1.0
+
+
+def final_claim(claim: Claim) -> Claim:
+    """A claim of notebooks 04–07 re-declared for the running notebook's final verdict (id suffix `.final`)."""
+    return replace(claim, id=f"{claim.id}.final", notebook=notebook_stem())
+
+
+def target_claim() -> Claim:
+    """The collection's combination target, declared for the running notebook."""
+    return Claim(
+        "compression.combined.target", notebook_stem(),
+        "Collection target for the talk's edge setting (issue 6 of this project), not a figure from the talk",
+        f"A combined variant is at least {TARGET_SIZE_X:g}× smaller and {TARGET_SPEED_X:g}× faster (CPU, batch 1) "
+        f"than the baseline, within {TARGET_DROP_PTS:g} accuracy point of it",
+        f"3 of 3 conditions (≥ {TARGET_SIZE_X:g}× smaller, ≥ {TARGET_SPEED_X:g}× faster, ≤ {TARGET_DROP_PTS:g} pt "
+        "lower)", "conditions met (of 3)", at_least(3, partly=2),
+    )  # fmt: skip

@@ -1,0 +1,83 @@
+"""helpers.compression.verdicts on real small inputs: two tiny networks trained over seeds, measured, judged.
+
+The expected verdicts come from tests/compression_expected.py (NumPy and the thresholds written out again), not
+from the rule code that produced them. This covers the several-seed branch of notebooks 04–07 and the one-seed
+branch (not measurable) alike.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.compression.claims import ARCHITECTURE_EFFICIENCY, PRUNING_ACCURACY
+from helpers.compression.data import load_data
+from helpers.compression.measure import measure_variant
+from helpers.compression.models import MLP
+from helpers.compression.train import TrainConfig, train_over_seeds
+from helpers.compression.verdicts import (
+    assess_accuracy,
+    assess_efficiency,
+    efficiency_sentence,
+    what_it_shows,
+)
+
+from .compression_expected import check_accuracy_claim, efficiency_verdict
+
+SEEDS = [0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def measured():
+    """A wide and a narrow MLP, each trained for two epochs on three seeds, measured with the shared row."""
+    data = load_data(limit=200)
+    config = TrainConfig(epochs=2, patience=2, progress=False)
+    rows = {}
+    for name, hidden in (("wide", (256,)), ("narrow", (8,))):
+        runs = train_over_seeds(lambda h=hidden: MLP(hidden=h), SEEDS, data, config)
+        rows[name] = measure_variant(name, "baseline", runs[0].model, data.x_test[:8],
+                                     [r.test_accuracy for r in runs], SEEDS, min_run_time=0.02, threads=1)  # fmt: skip
+    return rows
+
+
+def test_several_seeds_give_the_independently_computed_accuracy_verdict(measured):
+    wide, narrow = measured["wide"], measured["narrow"]
+    entry = assess_accuracy(
+        PRUNING_ACCURACY, "narrow", "wide", narrow.per_seed_accuracy, wide.per_seed_accuracy
+    )
+    check_accuracy_claim(entry, narrow.per_seed_accuracy, wide.per_seed_accuracy)
+    reverse = assess_accuracy(
+        PRUNING_ACCURACY, "wide", "narrow", wide.per_seed_accuracy, narrow.per_seed_accuracy
+    )
+    check_accuracy_claim(reverse, wide.per_seed_accuracy, narrow.per_seed_accuracy)
+    assert "over 3+3 seeds" in entry["reason"]
+
+
+def test_one_seed_is_not_measurable_with_the_reason(measured):
+    wide, narrow = measured["wide"], measured["narrow"]
+    entry = assess_accuracy(
+        PRUNING_ACCURACY, "narrow", "wide", narrow.per_seed_accuracy[:1], wide.per_seed_accuracy
+    )
+    check_accuracy_claim(entry, narrow.per_seed_accuracy[:1], wide.per_seed_accuracy)
+    assert "no standard error" in entry["reason"]
+
+
+def test_each_efficiency_measure_is_judged_alone_and_can_fail(measured):
+    wide, narrow = measured["wide"], measured["narrow"]
+    smaller = {e["id"].rsplit(".", 1)[1]: e for e in assess_efficiency(ARCHITECTURE_EFFICIENCY, wide, narrow)}
+    assert smaller["size"]["measured"] == pytest.approx(wide.size_bytes / narrow.size_bytes)
+    assert (
+        smaller["size"]["verdict"] == efficiency_verdict(wide.size_bytes / narrow.size_bytes) == "reproduced"
+    )
+    larger = {e["id"].rsplit(".", 1)[1]: e for e in assess_efficiency(ARCHITECTURE_EFFICIENCY, narrow, wide)}
+    assert larger["size"]["verdict"] == "not reproduced" and "larger" in larger["size"]["reason"]
+    for measure, entry in larger.items():
+        assert entry["verdict"] == efficiency_verdict(entry["measured"]), measure
+
+
+def test_sentences_read_the_direction():
+    assert efficiency_sentence("latency_b1", 0.25) == "0.25× the reference: 4.00× slower"
+    assert efficiency_sentence("size", 3.0) == "3.00× smaller"
+    assert "claimed direction" in what_it_shows("a", "b", [0.95, 0.96, 0.97], [0.90, 0.91, 0.92])
+    assert "opposite direction" in what_it_shows("a", "b", [0.90, 0.91, 0.92], [0.95, 0.96, 0.97])
+    assert "within one standard error" in what_it_shows("a", "b", [0.90, 0.95], [0.91, 0.94])
+    assert "no standard error" in what_it_shows("a", "b", [0.9], [0.8])
