@@ -38,10 +38,10 @@ import os
 import matplotlib.pyplot as plt
 from helpers import Claim, at_least, resolve
 from helpers.core.plotting import save_figure
-p = resolve({"smoke": {"n": 3}, "cpu": {"n": 30}, "gpu": {"n": 300}}, profile, n=n)
-Claim("demo.size", "01_demo", "a test", "n is at least 10", 10, "items", at_least(10)).assess(
+p = resolve({"n": (3, 30, 300)}, globals())
+Claim("demo.size", "a test", "n is at least 10", 10, "items", at_least(10)).assess(
     p.n, note=f"n={p.n}, data in {os.getcwd()}/data.csv")
-Claim("demo.fixed", "01_demo", "a test", "two is at least one", 1, "", at_least(1)).assess(2)
+Claim("demo.fixed", "a test", "two is at least one", 1, "", at_least(1)).assess(2)
 fig, ax = plt.subplots(figsize=(2, 2))
 ax.plot([0, p.n])
 save_figure(fig, "line")

@@ -103,7 +103,7 @@ def test_claims_are_declared_before_measuring():
         rapids_claims.CUDF_DROP_IN,
         rapids_claims.CUDF_PANDAS_ZERO_CODE,
     )
-    assert all(c.notebook == rapids_claims.DATAFRAMES for c in claims) and len({c.id for c in claims}) == 3
+    assert len({c.id for c in claims}) == 3
     assert rapids_claims.ETL_TINY_FRACTION.rule.verdict(12) == "reproduced"
     assert rapids_claims.ETL_TINY_FRACTION.rule.verdict(3) == "partly reproduced"
     assert rapids_claims.CUDF_PANDAS_ZERO_CODE.rule.verdict(0.9) == "not reproduced"

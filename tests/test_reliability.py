@@ -34,7 +34,7 @@ PARTIAL_THEN_FAILS = """
 from helpers.core.claims import Claim, at_least
 from helpers.core.results import record
 record("demo.n", n)
-Claim("demo.partial", "02_fails", "a test", "n is at least 2", 2, "x", at_least(2)).assess(n)
+Claim("demo.partial", "a test", "n is at least 2", 2, "x", at_least(2)).assess(n)
 def load():
     try:
         import a_module_that_is_nowhere  # noqa: F401

@@ -33,7 +33,7 @@ def run_dir(tmp_path, monkeypatch):
     ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     ax.legend()
     save_figure(fig, "curve")
-    entry = Claim("x.ratio", "01_good", "a talk", "ratio is at least 2", 2, "x", at_least(2)).assess(1.5)
+    entry = Claim("x.ratio", "a talk", "ratio is at least 2", 2, "x", at_least(2)).assess(1.5)
     monkeypatch.delenv(results.OUT_DIR_ENV)
     (out / "01_good.claims.json").write_text(json.dumps([entry]))
     cell = new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")])

@@ -17,9 +17,9 @@ from helpers.core.claims import Claim, at_least
 
 GOOD = """
 from helpers import Claim, at_least, record, resolve
-p = resolve({"smoke": {"n": 3}, "cpu": {"n": 30}, "gpu": {"n": 300}}, profile)
+p = resolve({"n": (3, 30, 300)}, globals())
 record("demo.n", p.n)
-Claim("demo.ratio", "01_good", "a test", "ratio is at least 2", 2, "x", at_least(2)).assess(p.n / 1.0)
+Claim("demo.ratio", "a test", "ratio is at least 2", 2, "x", at_least(2)).assess(p.n / 1.0)
 """
 
 
@@ -126,9 +126,10 @@ def test_clean_command_cleans_files_in_place(tmp_path):
 
 def test_readme_claims_block_is_regenerated_from_a_run(tmp_path, monkeypatch):
     monkeypatch.delenv("FSL_OUT_DIR", raising=False)
+    monkeypatch.setenv("FSL_NOTEBOOK", "01_good")
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    entry = Claim("x.ratio", "01_good", "a talk", "ratio is at least 2", 2, "x", at_least(2)).assess(1.5)
+    entry = Claim("x.ratio", "a talk", "ratio is at least 2", 2, "x", at_least(2)).assess(1.5)
     (run_dir / "01_good.claims.json").write_text(json.dumps([entry]))
     write_report(run_dir, "cpu", [{"stem": "01_good", "status": "ok", "seconds": 1.0, "error": ""}])
     readme = tmp_path / "README.md"

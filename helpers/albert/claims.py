@@ -5,11 +5,9 @@ from __future__ import annotations
 from helpers.albert.configs import TABLE3_EMBEDDINGS
 from helpers.albert.speed import VARIANTS
 from helpers.core.claims import Claim, at_least, within
-from helpers.core.results import notebook_stem
 
 PAPER = "Lan et al., ALBERT: A Lite BERT for Self-supervised Learning of Language Representations, ICLR 2020"
 BLOG = "My Week in AI: Part 6 (seed blog post)"
-NOTEBOOK = notebook_stem()  # the running notebook's stem (set by the runner), 'interactive' otherwise
 
 # ------------------------------------------------------------------ 09 · parameter efficiency, speed and memory
 
@@ -34,9 +32,7 @@ TABLE2_SPEEDUP = {"bert-base": 4.7, "bert-large": 1.0, "albert-base": 5.6, "albe
 
 
 def _row_claim(claim_id: str, statement: str, published_m: float) -> Claim:
-    return Claim(
-        claim_id, NOTEBOOK, PAPER, statement, published_m, "M parameters", within(published_m, 0.05, 1.0)
-    )
+    return Claim(claim_id, PAPER, statement, published_m, "M parameters", within(published_m, 0.05, 1.0))
 
 
 TABLE1_CLAIMS = {
@@ -59,7 +55,6 @@ TABLE4_CLAIMS = {
 }
 ONE_EIGHTEENTH = Claim(
     "albert.params_ratio_large",
-    NOTEBOOK,
     BLOG,
     "An ALBERT configuration analogous to BERT-large has 1/18th the number of parameters",
     18,
@@ -69,7 +64,6 @@ ONE_EIGHTEENTH = Claim(
 SPEED_CLAIMS = {
     variant: Claim(
         f"albert.speed.{variant}.albert-large",
-        NOTEBOOK,
         f"{BLOG}; Table 2 of {PAPER}",
         "An ALBERT configuration analogous to BERT-large ... trains in less than 2/3 the amount of time "
         f"(≥ 1.5x faster; {variant} library settings; verdict at the widest width measured)",
@@ -82,7 +76,6 @@ SPEED_CLAIMS = {
 MEMORY_CLAIMS = {
     variant: Claim(
         f"albert.memory.{variant}.albert-large",
-        NOTEBOOK,
         BLOG,
         "ALBERT's parameter-reduction techniques reduce the memory consumption of BERT: ALBERT-large's peak "
         f"training memory is below BERT-large's (≥ 1.1x less; {variant} library settings; widest width measured)",
@@ -94,7 +87,6 @@ MEMORY_CLAIMS = {
 }
 XXLARGE_SLOWER = Claim(
     "albert.speed.default.albert-xxlarge",
-    NOTEBOOK,
     "Table 2 of " + PAPER,
     "ALBERT-xxlarge trains about 3x slower than BERT-large (relative speed 0.3x)",
     1 / 0.3,

@@ -50,7 +50,6 @@ TASK_NAMES = {"mlm": "MLM only (no pair loss)", "nsp": "MLM + NSP", "sop": "MLM 
 
 NSP_MODEL_SOP_NEAR_CHANCE = Claim(
     id="albert.nsp_model_sop_near_chance",
-    notebook=NOTEBOOK,
     source=SOURCE,
     statement="A model pretrained with NSP is near chance on SOP (paper: 52.0 % SOP accuracy)",
     published=2.0,
@@ -59,7 +58,6 @@ NSP_MODEL_SOP_NEAR_CHANCE = Claim(
 )
 SOP_MODEL_SOLVES_NSP = Claim(
     id="albert.sop_model_solves_nsp",
-    notebook=NOTEBOOK,
     source=SOURCE,
     statement="A model pretrained with SOP solves NSP well above chance (paper: 78.9 % NSP accuracy)",
     published=28.9,
@@ -68,7 +66,6 @@ SOP_MODEL_SOLVES_NSP = Claim(
 )
 SOP_BEATS_NSP_ON_SOP = Claim(
     id="albert.sop_beats_nsp_on_sop",
-    notebook=NOTEBOOK,
     source=SOURCE,
     statement="SOP pretraining solves sentence order where NSP pretraining does not (paper: 86.5 % vs 52.0 %)",
     published=34.5,

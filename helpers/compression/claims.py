@@ -4,7 +4,7 @@ Efficiency is judged per measure — serialized size, CPU latency at batch 1, CP
 technique that shrinks a model but slows it down says so. Accuracy claims are judged per regime: today's regime
 (the full training split), and the regimes where the claimed mechanism should show (an over-parameterised model
 that over-fits a small training fraction for pruning and quantization; little labelled data for distillation).
-The notebook of a claim re-assessed in notebook 08 is derived from the running notebook, never typed here.
+A claim's notebook is the one that assesses it (derived when it is assessed), never typed here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from helpers.core.claims import Claim, at_least, greater_than
-from helpers.core.results import notebook_stem
 
 SOURCE = (
     "Nick Pentreath (IBM), 'Scaling up Deep Learning by Scaling Down', Spark + AI Summit, as summarised in "
@@ -58,11 +57,10 @@ ACCURACY_RULE_TEXT = (
 )
 
 
-def _efficiency(technique: str, notebook: str, label: str) -> dict[str, Claim]:
+def _efficiency(technique: str, label: str) -> dict[str, Claim]:
     return {
         measure: Claim(
             f"compression.{technique}.efficiency.{measure}",
-            notebook,
             SOURCE,
             f"{label} gives a significant efficiency improvement in {words} ('{QUOTE_EFFICIENCY}')",
             f"significant (≥ {SIGNIFICANT_RATIO:g}×)",
@@ -73,8 +71,8 @@ def _efficiency(technique: str, notebook: str, label: str) -> dict[str, Claim]:
     }
 
 
-def _accuracy(cid: str, notebook: str, statement: str) -> Claim:
-    return Claim(cid, notebook, SOURCE, statement, "accuracy change in the claimed direction",
+def _accuracy(cid: str, statement: str) -> Claim:
+    return Claim(cid, SOURCE, statement, "accuracy change in the claimed direction",
                  "accuracy (difference − SE)", greater_than(0))  # fmt: skip
 
 
@@ -82,47 +80,41 @@ def _fraction_id(fraction: float) -> str:
     return f"labels_{round(100 * fraction)}pct"
 
 
-ARCHITECTURE = "04_compression_architecture"
-PRUNING = "05_compression_pruning"
-QUANTIZATION = "06_compression_quantization"
-DISTILLATION = "07_compression_distillation"
-
-ARCHITECTURE_EFFICIENCY = _efficiency("architecture", ARCHITECTURE, "Architecture improvement")
-PRUNING_EFFICIENCY = _efficiency("pruning", PRUNING, "Pruning")
-QUANTIZATION_EFFICIENCY = _efficiency("quantization", QUANTIZATION, "Quantization")
-DISTILLATION_EFFICIENCY = _efficiency("distillation", DISTILLATION, "Distillation (teacher → student)")
+ARCHITECTURE_EFFICIENCY = _efficiency("architecture", "Architecture improvement")
+PRUNING_EFFICIENCY = _efficiency("pruning", "Pruning")
+QUANTIZATION_EFFICIENCY = _efficiency("quantization", "Quantization")
+DISTILLATION_EFFICIENCY = _efficiency("distillation", "Distillation (teacher → student)")
 
 ARCHITECTURE_ACCURACY = _accuracy(
-    "compression.architecture.accuracy_decrease", ARCHITECTURE,
+    "compression.architecture.accuracy_decrease",
     "Architecture improvement (depthwise-separable blocks) typically decreases accuracy",
 )  # fmt: skip
 PRUNING_ACCURACY = _accuracy(
-    "compression.pruning.accuracy_increase", PRUNING,
+    "compression.pruning.accuracy_increase",
     "Model pruning can often increase accuracy (full training split, structured pruning with fine-tuning)",
 )  # fmt: skip
 PRUNING_ACCURACY_OVERFIT = _accuracy(
-    "compression.pruning.accuracy_increase.overfit", PRUNING,
+    "compression.pruning.accuracy_increase.overfit",
     f"Model pruning can often increase accuracy (over-fit regime: wide MLP on {OVERFIT_FRACTION:.0%} of the "
     f"training split, {OVERFIT_SPARSITY:.0%} magnitude sparsity and fine-tuning, against the dense model "
     f"fine-tuned alike)",
 )  # fmt: skip
 QUANTIZATION_ACCURACY = _accuracy(
-    "compression.quantization.accuracy_increase", QUANTIZATION,
+    "compression.quantization.accuracy_increase",
     "Quantization can often increase accuracy (full training split, torchao dynamic int8 MLP)",
 )  # fmt: skip
 QUANTIZATION_ACCURACY_OVERFIT = _accuracy(
-    "compression.quantization.accuracy_increase.overfit", QUANTIZATION,
+    "compression.quantization.accuracy_increase.overfit",
     f"Quantization can often increase accuracy (over-fit regime: wide MLP on {OVERFIT_FRACTION:.0%} of the "
     f"training split, weights fake-quantized to {OVERFIT_BITS} bits)",
 )  # fmt: skip
 DISTILLATION_ACCURACY_VS_TEACHER = _accuracy(
-    "compression.distillation.accuracy_decrease_vs_teacher", DISTILLATION,
+    "compression.distillation.accuracy_decrease_vs_teacher",
     "Model distillation typically decreases accuracy (distilled student vs teacher)",
 )  # fmt: skip
 DISTILLATION_BEATS_STUDENT = {
     fraction: _accuracy(
         f"compression.distillation.beats_student_alone.{_fraction_id(fraction)}",
-        DISTILLATION,
         f"A distilled student is more accurate than the same student trained alone ({fraction:.0%} of the "
         f"training labels; the teacher saw all of them)",
     )  # fmt: skip
@@ -135,13 +127,13 @@ TARGET_SIZE_X, TARGET_SPEED_X, TARGET_DROP_PTS = 4.0, 2.0, 1.0
 
 def final_claim(claim: Claim) -> Claim:
     """A claim of notebooks 04–07 re-declared for the running notebook's final verdict (id suffix `.final`)."""
-    return replace(claim, id=f"{claim.id}.final", notebook=notebook_stem())
+    return replace(claim, id=f"{claim.id}.final")
 
 
 def target_claim() -> Claim:
     """The collection's combination target, declared for the running notebook."""
     return Claim(
-        "compression.combined.target", notebook_stem(),
+        "compression.combined.target",
         "Collection target for the talk's edge setting (issue 6 of this project), not a figure from the talk",
         f"A combined variant is at least {TARGET_SIZE_X:g}× smaller and {TARGET_SPEED_X:g}× faster (CPU, batch 1) "
         f"than the baseline, within {TARGET_DROP_PTS:g} accuracy point of it",

@@ -100,10 +100,9 @@ def within(target: float, rel_tol: float, abs_tol: float = 0.0, partly: float | 
 
 @dataclass(frozen=True)
 class Claim:
-    """A published claim, declared with its rule before anything is measured."""
+    """A published claim, declared with its rule before anything is measured (its notebook is the one assessing it)."""
 
     id: str
-    notebook: str
     source: str
     statement: str
     published: float | str
@@ -123,7 +122,7 @@ class Claim:
             reason = f"{self.rule.describe()}; measured {float(measured):.4g} {self.unit}".rstrip()
         entry = {
             "id": self.id,
-            "notebook": self.notebook,
+            "notebook": notebook_stem(),
             "source": self.source,
             "statement": self.statement,
             "published": self.published,
@@ -147,13 +146,6 @@ _ledger: dict[str, dict[str, Any]] = {}
 def assessed() -> list[dict[str, Any]]:
     """Every claim assessed so far in this process, in order."""
     return list(_ledger.values())
-
-
-def verdict_is_consistent(entry: dict[str, Any]) -> bool:
-    """True when a stored claim's verdict is the one its rule gives for its stored measurement."""
-    if entry["measured"] is None:
-        return entry["verdict"] == NOT_MEASURABLE and bool(entry["reason"])
-    return Rule.from_dict(entry["rule"]).verdict(entry["measured"]) == entry["verdict"]
 
 
 def claims_table(entries: list[dict[str, Any]] | None = None):

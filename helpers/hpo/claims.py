@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from helpers.core.claims import Claim, at_least, greater_than
-from helpers.core.results import notebook_stem
 
 GPU_SWEEP_CLAIM = Claim(
     id="hpo_gpu_sweep_35x",
-    notebook=notebook_stem(),
     source="John Zedlewski (NVIDIA), 'Accelerating MLflow Hyper-parameter Optimization Pipelines with RAPIDS', "
     "Spark + AI Summit 2020 (talk notebook: 20M rows, 24 min on one V100 vs ~14 h on 8 vCPUs)",
     statement="A Hyperopt random-forest sweep on airline data runs about 35x faster on one GPU with RAPIDS than on CPUs",
@@ -19,7 +17,6 @@ GPU_SWEEP_CLAIM = Claim(
 )
 GRID_CLAIM = Claim(
     id="hpo_hyperopt_vs_grid",
-    notebook=notebook_stem(),
     source="My Week in AI, part 6 (seed blog post), on the same talk",
     statement="A Hyperopt sweep is 'extremely fast compared with a grid search in scikit-learn' (time for each to "
     "reach within 0.5 accuracy points of the best score, grid ÷ Hyperopt; the talk's space, equal budgets)",

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from helpers.core.claims import Claim, at_least, greater_than
 
-DATAFRAMES = "01_rapids_dataframes"
-MACHINE_LEARNING = "02_rapids_machine_learning"
 BLOG = "My Week in AI, part 6 (reporting J. Zedlewski's RAPIDS talk, Spark + AI Summit 2020)"
 
 ETL_TINY_FRACTION = Claim(
     id="cudf-etl-tiny-fraction",
-    notebook=DATAFRAMES,
     source=BLOG,
     statement="GPU libraries let data science work happen at a tiny fraction of the typical computation time "
     "(ETL pipeline total, pandas time / cuDF time; we read 'a tiny fraction' as at most a tenth)",
@@ -20,7 +17,6 @@ ETL_TINY_FRACTION = Claim(
 )
 CUDF_DROP_IN = Claim(
     id="cudf-replace-pandas",
-    notebook=DATAFRAMES,
     source=BLOG,
     statement="To use the RAPIDS version you just replace each instance of pandas in your code with cudf "
     "(1 when the unchanged pipeline code, handed cudf instead of pandas, gives the same results)",
@@ -30,7 +26,6 @@ CUDF_DROP_IN = Claim(
 )
 CUDF_PANDAS_ZERO_CODE = Claim(
     id="cudf-pandas-zero-code",
-    notebook=DATAFRAMES,
     source="cuDF documentation, cudf.pandas (docs.rapids.ai/api/cudf)",
     statement="cudf.pandas accelerates unchanged pandas code on the GPU "
     "(pipeline under python -m cudf.pandas, pandas time / accelerated time)",
@@ -41,7 +36,6 @@ CUDF_PANDAS_ZERO_CODE = Claim(
 
 RF_HOUR_TO_MINUTES = Claim(
     id="cuml-rf-hour-to-5-minutes",
-    notebook=MACHINE_LEARNING,
     source="My Week in AI, part 6 (reporting J. Zedlewski, NVIDIA, Spark + AI Summit 2020)",
     statement="Models that took an hour to train in scikit-learn were trained in less than 5 minutes with cuML "
     "(random forest fit, sklearn time / cuML time)",
@@ -51,7 +45,6 @@ RF_HOUR_TO_MINUTES = Claim(
 )
 CUML_DOCS_10_TO_50 = Claim(
     id="cuml-docs-10-50x",
-    notebook=MACHINE_LEARNING,
     source="cuML documentation, docs.rapids.ai/api/cuml (start page)",
     statement="cuML delivers on average 10-50x faster performance than CPU-based alternatives for realistic "
     "workloads (geometric mean of fit speedups over the estimators here)",
@@ -61,7 +54,6 @@ CUML_DOCS_10_TO_50 = Claim(
 )
 CUML_ACCEL_MEDIAN = Claim(
     id="cuml-accel-median-5.8x",
-    notebook=MACHINE_LEARNING,
     source="cuml.accel benchmarks page, docs.nvidia.com/cuml (measured on an RTX Pro 6000)",
     statement="Zero-code-change cuml.accel gives an approximately 5.8x median training speedup "
     "(median fit speedup of unchanged scikit-learn code under python -m cuml.accel)",
@@ -80,7 +72,6 @@ COUNTERPART_LIBRARIES = ("pandas", "scikit-learn", "PyTorch", "Matplotlib")
 
 CUDF_SAME_FUNCTIONS = Claim(
     id="cudf-same-functions",
-    notebook=DATAFRAMES,
     source=BLOG,
     statement="Each of the RAPIDS versions have the same functions as the Python versions: cuDF vs pandas "
     "(share of pandas DataFrame and Series public methods that cuDF's classes define, pinned release)",
@@ -90,7 +81,6 @@ CUDF_SAME_FUNCTIONS = Claim(
 )
 RAPIDS_COUNTERPARTS = Claim(
     id="rapids-corresponding-libraries",
-    notebook=DATAFRAMES,
     source=BLOG,
     statement="RAPIDS has a corresponding library to each of the Python data science libraries (pandas, "
     "scikit-learn, PyTorch, Matplotlib) (how many of the four have a RAPIDS package covering at least half of "
@@ -101,7 +91,6 @@ RAPIDS_COUNTERPARTS = Claim(
 )
 CUML_SAME_ESTIMATORS = Claim(
     id="cuml-same-functions",
-    notebook=MACHINE_LEARNING,
     source="My Week in AI, part 6 (reporting J. Zedlewski, NVIDIA, Spark + AI Summit 2020)",
     statement="Each of the RAPIDS versions have the same functions as the Python versions: cuML vs "
     "scikit-learn (share of sklearn.utils.all_estimators() that cuML defines under the same name)",
@@ -111,7 +100,6 @@ CUML_SAME_ESTIMATORS = Claim(
 )
 CUML_NOTEBOOK_ESTIMATORS = Claim(
     id="cuml-same-functions-here",
-    notebook=MACHINE_LEARNING,
     source="My Week in AI, part 6 (reporting J. Zedlewski, NVIDIA, Spark + AI Summit 2020)",
     statement="The same functions, for the scikit-learn estimators this notebook uses (share that cuML defines "
     "under the same name)",
