@@ -73,9 +73,12 @@ def split_documents(documents: Sequence) -> tuple[list[int], list[int]]:
 
 def _balanced(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     classes = np.unique(labels)
-    per_class = max(1, n // len(classes))
-    picks = [rng.choice(np.flatnonzero(labels == c), size=per_class, replace=True) for c in classes]
-    return rng.permutation(np.concatenate(picks))
+    sizes = np.full(len(classes), n // len(classes)) + (np.arange(len(classes)) < n % len(classes))
+    picks = [
+        rng.choice(np.flatnonzero(labels == c), size=k, replace=True)
+        for c, k in zip(classes, sizes, strict=True)
+    ]
+    return rng.permutation(np.concatenate(picks))  # exactly n examples, class sizes differ by at most one
 
 
 def package_task(
