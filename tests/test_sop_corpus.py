@@ -9,11 +9,11 @@ import pytest
 from helpers.albert.corpus import (
     build_corpus,
     clean_inline,
+    docstring_segments,
     extract_documents,
     folder_documents,
     heldout_group,
     is_prose,
-    prose_segments,
     pydoc_documents,
     wikitext_documents,
 )
@@ -77,14 +77,22 @@ def test_running_text_is_prose():
     assert is_prose(["The weights are normalised so that they sum to one, and masked values are", "ignored."])
 
 
-def test_docstring_keeps_summary_extended_summary_and_notes_only():
-    segments = prose_segments(NUMPYDOC, docstring=True)
+def test_whole_docstring_keeps_parameter_and_return_prose_and_drops_doctests_and_headings():
+    segments = docstring_segments(NUMPYDOC)
     assert segments == [
         "Compute the weighted average of an array along the given axis.",
         "The weights are normalised so that they sum to one, and masked values are ignored when the average is "
         "taken over the remaining entries.",
+        "a : array_like Array containing data to be averaged. weights : array_like, optional An array of weights "
+        "associated with the values in the array.",
+        "float The weighted average of the input values.",
         "The result is returned as a floating point number even when the input is integer.",
     ]
+
+
+def test_google_section_titles_and_directives_are_dropped():
+    text = "Run it.\n\nArgs:\n    x (int): The value that is used for the computation here.\n\n.. versionadded:: 1.2\n"
+    assert docstring_segments(text) == ["x (int): The value that is used for the computation here."]
 
 
 def test_pydoc_topics_give_multi_segment_documents_in_a_stable_order():

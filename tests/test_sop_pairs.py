@@ -10,6 +10,7 @@ from helpers.albert.pairs import (
     IGNORE,
     NOT_ORIGINAL,
     ORIGINAL,
+    PairBuilder,
     SpecialTokens,
     build_pairs,
     encode_pairs,
@@ -63,11 +64,32 @@ def test_mlm_pairs_are_original_consecutive_segments():
 
 
 def test_opening_share_counts_second_segments_that_open_their_document():
-    pairs = build_pairs("sop", DOCS, 400, np.random.default_rng(8))
+    pairs = build_pairs("sop", DOCS, 400, np.random.default_rng(8), construction="cued")
     shares = opening_share(pairs)
     assert shares[ORIGINAL] == 0.0  # an original B always follows A
     expected = np.mean([p.source_second[1] == 0 for p in pairs if p.label == NOT_ORIGINAL])
     assert shares[NOT_ORIGINAL] == pytest.approx(expected) and shares[NOT_ORIGINAL] > 0
+
+
+@pytest.mark.parametrize("task", ["nsp", "sop", "mlm"])
+def test_controlled_pairs_never_use_an_opening_or_closing_segment(task):
+    pairs = build_pairs(task, DOCS, 600, np.random.default_rng(9))
+    for pair in pairs:
+        for d, s in (pair.source_first, pair.source_second):
+            assert 0 < s < len(DOCS[d]) - 1
+    assert opening_share(pairs)[ORIGINAL] == 0.0
+    if task != "mlm":
+        assert opening_share(pairs)[NOT_ORIGINAL] == 0.0
+    interior = {(d, s) for p in pairs for d, s in (p.source_first, p.source_second)}
+    assert interior == {(d, s) for d, doc in enumerate(DOCS) for s in range(1, len(doc) - 1)}  # all are used
+
+
+def test_cued_pairs_use_every_segment_and_builders_reuse_their_positions():
+    builder = PairBuilder(DOCS, "cued")
+    pairs = builder.pairs("nsp", 800, np.random.default_rng(10))
+    used = {(d, s) for p in pairs for d, s in (p.source_first, p.source_second)}
+    assert used == {(d, s) for d, doc in enumerate(DOCS) for s in range(len(doc))}
+    assert len(builder.positions) == sum(len(doc) - 1 for doc in DOCS)
 
 
 def test_truncation_keeps_the_junction_and_the_budget():
@@ -131,8 +153,12 @@ def test_bad_parameters_have_clear_messages():
         build_pairs("nli", DOCS, 4, rng)
     with pytest.raises(ValueError, match="second document"):
         build_pairs("nsp", DOCS[:1], 4, rng)
-    with pytest.raises(ValueError, match="No document has two segments"):
-        build_pairs("sop", [[[7, 8]], [[9]]], 4, rng)
+    with pytest.raises(ValueError, match="No document has 2 segments"):
+        build_pairs("sop", [[[7, 8]], [[9]]], 4, rng, construction="cued")
+    with pytest.raises(ValueError, match="No document has 4 segments"):
+        build_pairs("sop", [[[7], [8], [9]]], 4, rng)
+    with pytest.raises(ValueError, match="Unknown pair construction"):
+        PairBuilder(DOCS, "random")
     with pytest.raises(ValueError, match="n ≤ 3"):
         mask_tokens(torch.tensor([[2, 9, 3]]), SPECIAL, rng, max_ngram=4)
     with pytest.raises(ValueError, match="Masking rate"):

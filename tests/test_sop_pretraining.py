@@ -7,12 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers.albert.claims import NSP_MODEL_SOP_NEAR_CHANCE, SOP_BEATS_NSP_ON_SOP, SOP_MODEL_SOLVES_NSP
 from helpers.albert.corpus import build_corpus
-from helpers.albert.pairs import IGNORE, TASKS
+from helpers.albert.pairs import IGNORE, TASKS, PairBuilder
 from helpers.albert.pretraining import (
-    NSP_MODEL_SOP_NEAR_CHANCE,
-    SOP_BEATS_NSP_ON_SOP,
-    SOP_MODEL_SOLVES_NSP,
     ModelSize,
     TrainSettings,
     above_chance_lower,
@@ -20,12 +18,14 @@ from helpers.albert.pretraining import (
     distance_from_chance_upper,
     evaluate,
     heads_forward,
+    load_pretrained,
     load_tokenizer,
     make_batch,
     make_eval_sets,
     new_model,
     one_sided_margin,
     pretrain,
+    run_table5,
     side_by_side,
     special_tokens,
     table5,
@@ -75,7 +75,7 @@ def test_tokenizer_round_trip_after_save_and_reload(setup):
 def test_masked_only_head_matches_the_full_transformers_forward(setup):
     *_, special, train_docs, _ = setup
     model = new_model(SIZE, special, SETTINGS.max_len, seed=0).eval()
-    batch = make_batch("sop", train_docs, special, SETTINGS, 6, np.random.default_rng(0))
+    batch = make_batch("sop", PairBuilder(train_docs), special, SETTINGS, 6, np.random.default_rng(0))
     with torch.no_grad():
         mlm_logits, targets, pair_logits = heads_forward(model, batch)
         full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
@@ -148,10 +148,39 @@ def test_claim_measures_and_their_rules():
     assert SOP_BEATS_NSP_ON_SOP.rule.verdict(difference_lower(values, values)) == NOT_REPRODUCED
 
 
+def test_one_seed_margins_come_from_the_evaluation_set_size():
+    # binomial: z(0.95) = 1.6449 × sqrt(p (1 − p) / n)
+    assert one_sided_margin([0.6], n_eval=1000) == pytest.approx(1.644854 * np.sqrt(0.24 / 1000), rel=1e-5)
+    assert above_chance_lower([0.6], 1000) == pytest.approx(100 * (0.1 - 1.644854 * np.sqrt(0.24 / 1000)))
+    expected = 100 * (0.1 - 1.644854 * np.sqrt((0.24 + 0.25) / 1000))
+    assert difference_lower([0.6], [0.5], 1000) == pytest.approx(expected, rel=1e-5)
+    assert one_sided_margin([0.6], n_eval=4000) == pytest.approx(one_sided_margin([0.6], n_eval=1000) / 2)
+
+
+def test_run_table5_in_worker_processes_matches_one_process(setup):
+    *_, special, train_docs, heldout_docs = setup
+    docs = train_docs[:60]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the workers, so that the sums are taken in the same order
+    one = run_table5(docs, heldout_docs, special, SIZE, SETTINGS, [0], 16, 8, tasks=("sop",), workers=1)
+    torch.set_num_threads(threads)
+    two = run_table5(docs, heldout_docs, special, SIZE, SETTINGS, [0, 1], 16, 8, tasks=("sop",), workers=2)
+    runs_one, runs_two = one[0], two[0]
+    columns = ["mlm_acc", "nsp_acc", "sop_acc"]
+    assert runs_two[runs_two["seed"] == 0][columns].values.tolist() == runs_one[columns].values.tolist()
+    assert set(two[2]) == {("sop", 0), ("sop", 1)}
+    model = load_pretrained(two[2][("sop", 1)], SIZE, special, SETTINGS.max_len)
+    assert torch.equal(
+        model.sop_classifier.classifier.weight, two[2][("sop", 1)]["sop_classifier.classifier.weight"]
+    )
+
+
 def test_bad_parameters_have_clear_messages(setup):
     *_, special, train_docs, _ = setup
-    with pytest.raises(ValueError, match="at least two seeds"):
+    with pytest.raises(ValueError, match="pass n_eval"):
         one_sided_margin([0.5])
+    with pytest.raises(ValueError, match="pass n_eval"):
+        difference_lower([0.6], [0.5])
     with pytest.raises(ValueError, match="Unknown pretraining task"):
         pretrain("nli", train_docs, special, SIZE, SETTINGS, 0)
     with pytest.raises(ValueError, match="not divisible"):

@@ -1,10 +1,12 @@
 """An offline corpus of real English prose for pretraining: documents split into consecutive paragraph segments.
 
 The default sources ship with every install of the project and need no download: the Python language reference
-topics that `pydoc` shows (`pydoc_data.topics`) and the docstrings of the standard library and of installed
-scientific packages, read with `ast` (nothing is imported or executed). Code, doctest lines, tables, parameter
-lists and headings are filtered out; what is left are prose paragraphs, in their original order. Extraction is
-deterministic for a given Python and set of package versions and is cached under `helpers.core.results.cache_dir()`.
+topics that `pydoc` shows (`pydoc_data.topics`) and the whole docstrings of the modules, classes and functions of
+the standard library and of installed scientific packages, read with `ast` (nothing is imported or executed). A
+reference topic keeps its prose paragraphs; a docstring keeps every paragraph of text, parameter and return
+descriptions included, and drops code, doctests, directives and headings. Segments stay in their original order.
+Extraction is deterministic for a given Python and set of package versions and is cached under
+`helpers.core.results.cache_dir()`.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ from helpers.core.cache import verified
 from helpers.core.params import require
 from helpers.core.results import cache_dir, write_json_atomic
 
-CORPUS_VERSION = 1  # bump when the extraction or filtering rules change: it invalidates the cache
-DEFAULT_SOURCES = ("pydoc_topics", "stdlib", "numpy", "scipy", "sklearn")
-PACKAGE_DISTRIBUTIONS = {"numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn", "pandas": "pandas"}
+CORPUS_VERSION = 2  # bump when the extraction or filtering rules change: it invalidates the cache
+DEFAULT_SOURCES = ("pydoc_topics", "stdlib", "numpy", "scipy", "pandas", "sklearn", "torch", "matplotlib")
+PACKAGE_DISTRIBUTIONS = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "pandas": "pandas",
+    "sklearn": "scikit-learn",
+    "torch": "torch",
+    "matplotlib": "matplotlib",
+}
 STDLIB_SKIP = {
     "test",
     "tests",
@@ -38,15 +47,15 @@ STDLIB_SKIP = {
     "turtledemo",
     "__pycache__",
 }
-SECTION_KEEP = {"notes", "extended summary", "description"}
 MIN_WORDS = 8
+MIN_DOCSTRING_WORDS = 5
 HEADING = "\0heading "
 
 _UNDERLINE = re.compile(r"^\s*([=\-~*^#+\"'`])\1{2,}\s*$")
 _FIELD = re.compile(r"^\s*(:[\w ]+:|@\w+|[\w*, ]+\s:\s|[\w*]+\s*\([\w ,.\[\]|]+\)\s*:)")
 _GOOGLE_SECTION = re.compile(
     r"^\s*(Args|Arguments|Parameters|Params|Returns?|Yields?|Raises?|Attributes|Examples?|Example usage|Usage|"
-    r"Keyword [Aa]rguments|Other [Pp]arameters|See [Aa]lso|References|Methods|Warns?|Todo|Note|Notes)\s*:?\s*$"
+    r"Keyword [Aa]rguments|Other [Pp]arameters|See [Aa]lso|References|Methods|Warns?|Todo|Note|Notes)\s*:\s*$"
 )
 _ROLE = re.compile(r":[\w:+-]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 _INLINE = re.compile(r"``([^`]*)``|`([^`]*)`_*|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*")
@@ -147,22 +156,40 @@ def split_paragraphs(text: str) -> list[list[str]]:
     return paragraphs
 
 
-def prose_segments(text: str, docstring: bool = False) -> list[str]:
-    """The prose paragraphs of a text in order; for docstrings, only the summary, extended summary and Notes."""
-    segments: list[str] = []
-    keep = True
+def prose_segments(text: str) -> list[str]:
+    """The prose paragraphs of a text (a reference page), in order: running text only."""
+    return [
+        clean_inline(" ".join(line.strip() for line in paragraph))
+        for paragraph in split_paragraphs(text)
+        if not paragraph[0].startswith(HEADING) and is_prose(paragraph)
+    ]
+
+
+def is_docstring_text(text: str) -> bool:
+    """True for a cleaned docstring paragraph that reads as text: enough words, mostly letters, little code."""
+    words = text.split()
+    if len(words) < MIN_DOCSTRING_WORDS:
+        return False
+    letters = sum(c.isalpha() or c.isspace() for c in text)
+    codey = sum(1 for w in words if any(c in w for c in "=()[]{}<>\\") or w.startswith("--"))
+    return letters >= 0.75 * len(text) and codey <= 0.25 * len(words)
+
+
+def docstring_segments(text: str) -> list[str]:
+    """Every text paragraph of a whole docstring in order, parameter and return descriptions included; doctests,
+    code, directives, headings and Google-style section titles are dropped."""
+    segments = []
     for paragraph in split_paragraphs(text):
-        first = paragraph[0]
-        if first.startswith(HEADING):
-            keep = not docstring or first.removeprefix(HEADING).strip().lower() in SECTION_KEEP
+        if paragraph[0].startswith(HEADING):
             continue
-        if docstring and _GOOGLE_SECTION.match(first):
-            keep = first.strip().rstrip(":").lower() in SECTION_KEEP
-            if len(paragraph) == 1:
-                continue
+        if _GOOGLE_SECTION.match(paragraph[0]):
             paragraph = paragraph[1:]
-        if keep and is_prose(paragraph):
-            segments.append(clean_inline(" ".join(line.strip() for line in paragraph)))
+        if not paragraph or any(line.lstrip().startswith((">>>", "...", "$ ")) for line in paragraph):
+            continue
+        lines = [line.strip() for line in paragraph if not line.lstrip().startswith((".. ", "::"))]
+        cleaned = clean_inline(" ".join(lines).removesuffix("::"))
+        if is_docstring_text(cleaned):
+            segments.append(cleaned)
     return segments
 
 
@@ -185,12 +212,12 @@ def _python_files(root: Path) -> list[Path]:
 
 
 def docstring_documents(root: Path, prefix: str) -> list[Document]:
-    """One document per docstring with at least two prose segments, grouped by module file."""
+    """One document per docstring with at least two text segments, grouped by module file."""
     documents: list[Document] = []
     for path in _python_files(root):
         module = prefix + "/" + path.relative_to(root).with_suffix("").as_posix()
         for name, doc in _docstrings(path):
-            segments = prose_segments(doc, docstring=True)
+            segments = docstring_segments(doc)
             if len(segments) >= 2:
                 documents.append(Document(f"{module}:{name}", module, tuple(segments)))
     return documents

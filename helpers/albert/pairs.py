@@ -4,6 +4,12 @@ and BERT/ALBERT masked-language-model masking (15 %, 80/10/10, optional n-gram s
 Label convention for both pair tasks (as in `AlbertForPreTraining`'s `sentence_order_label`): 0 = the original
 text (B really follows A, in order), 1 = not original (NSP: B is a random segment of another document; SOP: the two
 consecutive segments are swapped).
+
+Two constructions. 'cued' is the textbook one: any consecutive pair, any segment of another document as an NSP
+negative. On short documents it leaks a position cue: B is a document's *opening* segment only in not-original
+pairs (a swapped first pair, or a random segment that happens to open its document), and a document's *closing*
+segment is A only in swapped pairs. 'controlled' never uses a document's opening or closing segment, on either
+side, so both position cues are absent for both labels (documents need four segments).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import torch
 from helpers.core.params import require
 
 TASKS = ("mlm", "nsp", "sop")
+CONSTRUCTIONS = ("controlled", "cued")
 ORIGINAL, NOT_ORIGINAL = 0, 1
 IGNORE = -100
 
@@ -46,12 +53,13 @@ class Pair:
     source_second: tuple[int, int]
 
 
-def consecutive_positions(docs: TokenDocs) -> np.ndarray:
-    """All (document, segment) positions that have a next segment in the same document, as an (n, 2) array."""
-    positions = [(d, s) for d, doc in enumerate(docs) for s in range(len(doc) - 1)]
+def consecutive_positions(docs: TokenDocs, trim: int = 0) -> np.ndarray:
+    """All (document, segment) positions whose pair (s, s + 1) leaves out the first and last `trim` segments of
+    the document, as an (n, 2) array."""
+    positions = [(d, s) for d, doc in enumerate(docs) for s in range(trim, len(doc) - 1 - trim)]
     require(
         positions,
-        "No document has two segments, so no pair can be built; use a corpus with longer documents.",
+        f"No document has {2 + 2 * trim} segments, so no pair can be built; use a corpus with longer documents.",
     )
     return np.asarray(positions, dtype=np.int64)
 
@@ -61,29 +69,53 @@ def balanced_labels(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.arange(n) >= n // 2).astype(np.int64)
 
 
-def build_pairs(task: str, docs: TokenDocs, n: int, rng: np.random.Generator) -> list[Pair]:
-    """n segment pairs for `task`: 'nsp' (next vs other-document segment), 'sop' (in order vs swapped) or 'mlm'
-    (always the original consecutive pair, for the model without a pair loss)."""
-    require(task in TASKS, f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
-    require(n > 0, f"Asked for n={n} pairs; ask for at least one.")
-    if task == "nsp":
+class PairBuilder:
+    """Draws NSP / SOP / MLM pairs from tokenised documents with one construction ('controlled' or 'cued');
+    the eligible positions are computed once."""
+
+    def __init__(self, docs: TokenDocs, construction: str = "controlled") -> None:
         require(
-            len(docs) >= 2, "NSP negatives need a second document; use a corpus with at least two documents."
+            construction in CONSTRUCTIONS,
+            f"Unknown pair construction {construction!r}; use one of {', '.join(CONSTRUCTIONS)}.",
         )
-    positions = consecutive_positions(docs)
-    picks = positions[rng.integers(0, len(positions), size=n)]
-    labels = balanced_labels(n, rng) if task != "mlm" else np.zeros(n, dtype=np.int64)
-    pairs = []
-    for (d, s), label in zip(picks.tolist(), labels.tolist(), strict=True):
-        a, b = (d, s), (d, s + 1)
-        if task == "nsp" and label == NOT_ORIGINAL:
-            other = int(rng.integers(0, len(docs) - 1))
-            other += other >= d  # any document but this one
-            b = (other, int(rng.integers(0, len(docs[other]))))
-        elif task == "sop" and label == NOT_ORIGINAL:
-            a, b = b, a
-        pairs.append(Pair(tuple(docs[a[0]][a[1]]), tuple(docs[b[0]][b[1]]), label, a, b))
-    return pairs
+        self.docs, self.construction = docs, construction
+        self.trim = 1 if construction == "controlled" else 0  # controlled: no opening or closing segment
+        self.positions = consecutive_positions(docs, self.trim)
+        self.other_docs = np.asarray([d for d, doc in enumerate(docs) if len(doc) > 2 * self.trim])
+
+    def pairs(self, task: str, n: int, rng: np.random.Generator) -> list[Pair]:
+        """n segment pairs for `task`: 'nsp' (next vs other-document segment), 'sop' (in order vs swapped) or
+        'mlm' (always the original consecutive pair, for the model without a pair loss)."""
+        require(task in TASKS, f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
+        require(n > 0, f"Asked for n={n} pairs; ask for at least one.")
+        require(
+            task != "nsp" or len(self.other_docs) >= 2,
+            "NSP negatives need a second document; use a corpus with at least two documents.",
+        )
+        picks = self.positions[rng.integers(0, len(self.positions), size=n)]
+        labels = balanced_labels(n, rng) if task != "mlm" else np.zeros(n, dtype=np.int64)
+        pairs = []
+        for (d, s), label in zip(picks.tolist(), labels.tolist(), strict=True):
+            a, b = (d, s), (d, s + 1)
+            if task == "nsp" and label == NOT_ORIGINAL:
+                b = self._other_segment(d, rng)
+            elif task == "sop" and label == NOT_ORIGINAL:
+                a, b = b, a
+            pairs.append(Pair(tuple(self.docs[a[0]][a[1]]), tuple(self.docs[b[0]][b[1]]), label, a, b))
+        return pairs
+
+    def _other_segment(self, d: int, rng: np.random.Generator) -> tuple[int, int]:
+        while True:  # any eligible document but this one
+            other = int(self.other_docs[rng.integers(0, len(self.other_docs))])
+            if other != d:
+                return other, int(rng.integers(self.trim, len(self.docs[other]) - self.trim))
+
+
+def build_pairs(
+    task: str, docs: TokenDocs, n: int, rng: np.random.Generator, construction: str = "controlled"
+) -> list[Pair]:
+    """n segment pairs for `task` with one construction (see `PairBuilder`)."""
+    return PairBuilder(docs, construction).pairs(task, n, rng)
 
 
 def opening_share(pairs: Sequence[Pair]) -> dict[int, float]:

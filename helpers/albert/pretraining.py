@@ -2,7 +2,9 @@
 evaluation (held-out MLM, NSP and SOP accuracy with the pair head as is), a small-scale Table 5 of Lan et al.
 
 The MLM head is applied only at the masked positions (about 15 % of tokens), which makes CPU training several
-times cheaper than `AlbertForPreTraining.forward`, which projects every position onto the vocabulary.
+times cheaper than `AlbertForPreTraining.forward`, which projects every position onto the vocabulary. Runs are
+independent (each seeds itself), so `run_table5` can spread them over worker processes, one thread each: on a
+few cores, tiny models use the cores better side by side than by splitting each matrix product.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,57 +24,27 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
+from helpers.albert.claims import PAPER_TABLE5
 from helpers.albert.pairs import (
     IGNORE,
     TASKS,
+    PairBuilder,
     SpecialTokens,
     TokenDocs,
-    build_pairs,
     encode_pairs,
     mask_tokens,
 )
+from helpers.albert.workers import map_jobs
 from helpers.core.cache import verified
-from helpers.core.claims import Claim, at_most, greater_than
 from helpers.core.params import require
 from helpers.core.precision import training_precision
 from helpers.core.results import cache_dir
 from helpers.core.seeding import seed_everything
 
-NOTEBOOK = "10_albert_sentence_order"
-SOURCE = "Lan et al., ALBERT (ICLR 2020), Table 5"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TOKENIZER_VERSION = 1
 CHANCE = 0.5
-PAPER_TABLE5 = pd.DataFrame(
-    {"mlm": [54.9, 54.5, 54.0], "nsp": [52.4, 90.5, 78.9], "sop": [53.3, 52.0, 86.5]},
-    index=pd.Index(["mlm", "nsp", "sop"], name="pretraining"),
-)  # ALBERT-base, intrinsic accuracies in %, rows = pair loss used in pretraining (mlm = none)
 TASK_NAMES = {"mlm": "MLM only (no pair loss)", "nsp": "MLM + NSP", "sop": "MLM + SOP"}
-
-NSP_MODEL_SOP_NEAR_CHANCE = Claim(
-    id="albert.nsp_model_sop_near_chance",
-    source=SOURCE,
-    statement="A model pretrained with NSP is near chance on SOP (paper: 52.0 % SOP accuracy)",
-    published=2.0,
-    unit="points from chance",
-    rule=at_most(5.0, partly=10.0),
-)
-SOP_MODEL_SOLVES_NSP = Claim(
-    id="albert.sop_model_solves_nsp",
-    source=SOURCE,
-    statement="A model pretrained with SOP solves NSP well above chance (paper: 78.9 % NSP accuracy)",
-    published=28.9,
-    unit="points above chance",
-    rule=greater_than(10.0, partly=0.0),
-)
-SOP_BEATS_NSP_ON_SOP = Claim(
-    id="albert.sop_beats_nsp_on_sop",
-    source=SOURCE,
-    statement="SOP pretraining solves sentence order where NSP pretraining does not (paper: 86.5 % vs 52.0 %)",
-    published=34.5,
-    unit="points",
-    rule=greater_than(0.0),
-)
 
 
 @dataclass(frozen=True)
@@ -122,6 +95,7 @@ class TrainSettings:
     max_ngram: int = 3
     eval_every: int = 50
     bf16: bool = False
+    construction: str = "controlled"
 
 
 # ---------------------------------------------------------------------------------------------------- tokenizer
@@ -253,14 +227,14 @@ def heads_forward(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, 
 
 def make_batch(
     task: str,
-    docs: TokenDocs,
+    builder: PairBuilder,
     special: SpecialTokens,
     settings: TrainSettings,
     n: int,
     rng: np.random.Generator,
 ) -> dict[str, torch.Tensor]:
     """n pairs for `task`, encoded and masked: input_ids, token_type_ids, attention_mask, labels, pair_labels."""
-    batch = encode_pairs(build_pairs(task, docs, n, rng), special, settings.max_len)
+    batch = encode_pairs(builder.pairs(task, n, rng), special, settings.max_len)
     batch["input_ids"], batch["labels"] = mask_tokens(
         batch["input_ids"], special, rng, settings.mask_rate, settings.max_ngram
     )
@@ -274,14 +248,16 @@ def make_eval_sets(
     n_pairs: int,
     seed: int = 1234,
 ) -> dict[str, list[dict[str, torch.Tensor]]]:
-    """Fixed held-out evaluation batches for MLM (original pairs), NSP and SOP — identical for every model."""
+    """Fixed held-out evaluation batches for MLM (original pairs), NSP and SOP — identical for every model — in
+    the pair construction of `settings`."""
     rng = np.random.default_rng(seed)
+    builder = PairBuilder(docs, settings.construction)
     sets = {}
     for task in TASKS:
         batches, left = [], n_pairs
         while left > 0:
             size = min(left, 256)
-            batches.append(make_batch(task, docs, special, settings, size, rng))
+            batches.append(make_batch(task, builder, special, settings, size, rng))
             left -= size
         sets[task] = batches
     return sets
@@ -331,6 +307,7 @@ def pretrain(
 ):
     """Pretrain from scratch with MLM (+ the pair loss of `task`, none for 'mlm'); returns (model, curve rows)."""
     require(task in TASKS, f"Unknown pretraining task {task!r}; use one of {', '.join(TASKS)}.")
+    builder = PairBuilder(docs, settings.construction)
     model = new_model(size, special, settings.max_len, seed).to(device)
     model.train()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
@@ -349,7 +326,7 @@ def pretrain(
     curve: list[dict] = []
     bar = tqdm(range(1, settings.steps + 1), desc=f"{task} seed {seed}", leave=False, disable=not progress)
     for step in bar:
-        batch = _to(make_batch(task, docs, special, settings, settings.batch_size, rng), device)
+        batch = _to(make_batch(task, builder, special, settings, settings.batch_size, rng), device)
         with _autocast(device, settings.bf16):
             mlm_logits, targets, pair_logits = heads_forward(model, batch)
             mlm_loss = torch.nn.functional.cross_entropy(mlm_logits.float(), targets)
@@ -373,6 +350,30 @@ def pretrain(
     return model, curve
 
 
+def pretrain_and_evaluate(
+    job: tuple[str, int],
+    docs: TokenDocs,
+    special: SpecialTokens,
+    size: ModelSize,
+    settings: TrainSettings,
+    eval_sets: dict[str, list[dict[str, torch.Tensor]]],
+    curve_sets: dict[str, list[dict[str, torch.Tensor]]],
+    device: str = "cpu",
+) -> tuple[dict, list[dict], dict[str, torch.Tensor]]:
+    """One (task, seed) run: pretrain, evaluate on the held-out sets; returns (run row, curve rows, CPU weights)."""
+    task, seed = job
+    start = time.perf_counter()
+    model, curve = pretrain(task, docs, special, size, settings, seed, device, curve_sets, progress=False)
+    train_s = time.perf_counter() - start
+    row = {
+        "task": task,
+        "seed": seed,
+        **evaluate(model, eval_sets, device, settings.bf16),
+        "train_s": train_s,
+    }
+    return row, curve, {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 def run_table5(
     docs: TokenDocs,
     heldout: TokenDocs,
@@ -384,28 +385,38 @@ def run_table5(
     curve_pairs: int,
     device: str = "cpu",
     tasks: Sequence[str] = TASKS,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every task × seed: pretrain, then evaluate on the held-out sets. Returns (one row per run, curve rows)."""
+    workers: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[tuple[str, int], dict[str, torch.Tensor]]]:
+    """Every task × seed: pretrain, then evaluate on the held-out sets, on `workers` processes (one thread each;
+    1 runs here). Returns (one row per run, curve rows, the pretrained weights per (task, seed))."""
     require(len(seeds) >= 1, "Give at least one seed.")
     eval_sets = make_eval_sets(heldout, special, settings, eval_pairs)
     curve_sets = make_eval_sets(heldout, special, settings, curve_pairs, seed=4321)
-    runs, curves = [], []
-    bar = tqdm([(t, s) for s in seeds for t in tasks], desc="pretraining runs")
-    for task, seed in bar:
-        bar.set_postfix_str(f"{task} seed {seed}")
-        start = time.perf_counter()
-        model, curve = pretrain(task, docs, special, size, settings, seed, device, curve_sets)
-        train_s = time.perf_counter() - start
-        runs.append(
-            {
-                "task": task,
-                "seed": seed,
-                **evaluate(model, eval_sets, device, settings.bf16),
-                "train_s": train_s,
-            }
-        )
-        curves.extend(curve)
-    return pd.DataFrame(runs), pd.DataFrame(curves)
+    jobs = [(t, s) for s in seeds for t in tasks]
+    run = partial(
+        pretrain_and_evaluate,
+        docs=docs,
+        special=special,
+        size=size,
+        settings=settings,
+        eval_sets=eval_sets,
+        curve_sets=curve_sets,
+        device=device,
+    )
+    results = map_jobs(run, jobs, workers, desc=f"pretraining runs ({settings.construction} pairs)")
+    runs = pd.DataFrame([row for row, _, _ in results])
+    curves = pd.DataFrame([point for _, curve, _ in results for point in curve])
+    weights = {job: state for job, (_, _, state) in zip(jobs, results, strict=True)}
+    return runs, curves, weights
+
+
+def load_pretrained(
+    weights: dict[str, torch.Tensor], size: ModelSize, special: SpecialTokens, max_len: int
+) -> torch.nn.Module:
+    """An `AlbertForPreTraining` holding pretrained weights returned by `run_table5`."""
+    model = new_model(size, special, max_len, seed=0)
+    model.load_state_dict(weights)
+    return model
 
 
 # ---------------------------------------------------------------------------------------------------- analysis
@@ -439,29 +450,47 @@ def side_by_side(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def one_sided_margin(values: Sequence[float], confidence: float = 0.95) -> float:
-    """t-quantile × standard error of the mean: the one-sided `confidence` margin of the seeds' mean."""
+def one_sided_margin(values: Sequence[float], n_eval: int | None = None, confidence: float = 0.95) -> float:
+    """The one-sided `confidence` margin of the mean accuracy: over seeds, t-quantile × standard error; with one
+    seed, the binomial sampling error of that accuracy on `n_eval` held-out examples (seed spread unseen)."""
     from scipy import stats
 
-    require(len(values) >= 2, "A spread needs at least two seeds; run with two or more seeds.")
     values = np.asarray(values, dtype=float)
-    return float(stats.t.ppf(confidence, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    if len(values) >= 2:
+        return float(stats.t.ppf(confidence, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    require(
+        n_eval is not None and n_eval > 0,
+        "With one seed the margin comes from the evaluation set; pass n_eval, or run two or more seeds.",
+    )
+    p = float(values[0])
+    return float(stats.norm.ppf(confidence) * math.sqrt(p * (1 - p) / n_eval))
 
 
-def distance_from_chance_upper(values: Sequence[float]) -> float:
+def distance_from_chance_upper(values: Sequence[float], n_eval: int | None = None) -> float:
     """|mean − 50 %| plus the one-sided 95 % margin, in points: how far from chance the accuracy could be."""
-    return 100 * (abs(float(np.mean(values)) - CHANCE) + one_sided_margin(values))
+    return 100 * (abs(float(np.mean(values)) - CHANCE) + one_sided_margin(values, n_eval))
 
 
-def above_chance_lower(values: Sequence[float]) -> float:
+def above_chance_lower(values: Sequence[float], n_eval: int | None = None) -> float:
     """Mean − 50 % minus the one-sided 95 % margin, in points: how far above chance the accuracy surely is."""
-    return 100 * (float(np.mean(values)) - CHANCE - one_sided_margin(values))
+    return 100 * (float(np.mean(values)) - CHANCE - one_sided_margin(values, n_eval))
 
 
-def difference_lower(a: Sequence[float], b: Sequence[float]) -> float:
-    """mean(a) − mean(b) minus the one-sided 95 % margin of the per-seed differences, in points (paired seeds)."""
+def difference_lower(a: Sequence[float], b: Sequence[float], n_eval: int | None = None) -> float:
+    """mean(a) − mean(b) minus the one-sided 95 % margin, in points: over seeds, the margin of the paired per-seed
+    differences; with one seed, the binomial margin of two accuracies on `n_eval` examples each."""
+    from scipy import stats
+
     diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    return 100 * (float(diff.mean()) - one_sided_margin(diff))
+    if len(diff) >= 2:
+        return 100 * (float(diff.mean()) - one_sided_margin(diff))
+    require(
+        n_eval is not None and n_eval > 0,
+        "With one seed the margin comes from the evaluation set; pass n_eval, or run two or more seeds.",
+    )
+    pa, pb = float(a[0]), float(b[0])
+    margin = stats.norm.ppf(0.95) * math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / n_eval)
+    return 100 * (float(diff[0]) - margin)
 
 
 def run_values(runs: pd.DataFrame, task: str, evaluation: str) -> list[float]:
