@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.albert.configs import MODELS, SHARINGS, analytic_params, count_params, scaled, table_shape
+from helpers.albert.configs import MODELS, SHARINGS, analytic_params, scaled, table_shape
 from helpers.albert.sharing import build, layers_of, tie_sublayer
+from helpers.core.model_size import count_params
 
 DISTINCT = {"all-shared": (1, 1), "shared-attention": (1, 12), "shared-ffn": (12, 1), "not-shared": (12, 12)}
 
@@ -33,7 +34,7 @@ def test_forward_backward_and_count(sharing):
     out = output.last_hidden_state
     assert out.shape == (2, 8, shape.hidden) and torch.isfinite(out).all()
     (out.square().mean() + output.pooler_output.square().mean()).backward()
-    assert count_params(model) == analytic_params(shape)
+    assert count_params(model).total == analytic_params(shape)
     assert all(p.grad is not None for p in model.parameters())
     layers = layers_of(model)
     assert len(layers) == 12

@@ -145,11 +145,6 @@ def instantiate(shape: Shape, device: str = "meta", **overrides: Any):
         return cls(config_for(shape, **overrides))
 
 
-def count_params(model: Any) -> int:
-    """Distinct parameters of a torch module (a shared tensor counts once)."""
-    return sum(p.numel() for p in model.parameters())
-
-
 def save_and_reload(model: Any, folder: Path) -> tuple[Any, float]:
     """Save with save_pretrained, reload with from_pretrained; return the copy and the largest output difference."""
     import torch

@@ -21,11 +21,16 @@ def count_params(model: nn.Module) -> ParamCount:
     For layers pruned with torch.nn.utils.prune the effective weight (weight_orig × mask) is what is counted.
     """
     total = nonzero = 0
+    seen: set[int] = set()  # a tensor shared between modules (tied embeddings, ALBERT's layers) counts once
     for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
+            if id(param) in seen:
+                continue
+            seen.add(id(param))
             effective = getattr(module, name.removesuffix("_orig"), param)
             total += param.numel()
-            nonzero += int(torch.count_nonzero(_dense(effective)))
+            # a meta tensor (a model built without memory, to count shapes) has no values: count it as dense
+            nonzero += param.numel() if param.is_meta else int(torch.count_nonzero(_dense(effective)))
         packed = packed_weight(module)
         if packed is not None:
             total += packed.numel()
