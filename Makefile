@@ -47,7 +47,7 @@ lab: $(STAMP)
 
 ## Re-stamp the notebooks' badges, re-execute them in place (cpu profile), refresh the README's index and claims,
 ## publish the run as this machine's reference in docs/results/ and refresh the README's results across machines.
-notebooks: $(STAMP)
+notebooks: $(STAMP) $(RAPIDS_SRC)/versions.json
 	$(PY) -m helpers badges
 	$(PY) -m helpers run --profile cpu --in-place --out reports/notebooks
 	$(PY) -m helpers readme --run reports/notebooks

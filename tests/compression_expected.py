@@ -72,7 +72,9 @@ def check_efficiency_claims(claims: dict[str, dict], results: dict, reference: s
 
 def overfit_accuracies(rows: list[dict], variant: str, setting: float = 0) -> list[float]:
     """Per-seed test accuracies of one variant and setting from a recorded over-fit sweep (`….overfit.rows`)."""
-    picked = sorted((r for r in rows if r["variant"] == variant and abs(r["setting"] - setting) < 1e-9),
-                    key=lambda r: r["seed"])  # fmt: skip
+    picked = sorted(
+        (r for r in rows if r["variant"] == variant and abs(r["setting"] - setting) < 1e-9),
+        key=lambda r: r["seed"],
+    )
     assert picked, f"no recorded rows for {variant} at {setting}"
     return [r["test_accuracy"] for r in picked]

@@ -37,8 +37,11 @@ def test_next_or_later_pairs_are_in_order_inside_one_document_without_its_ends()
 
 
 def test_downstream_difference_with_one_seed_uses_the_test_size():
-    rows = [{"pretraining": m, "seed": 0, "task": t, "accuracy": acc}
-            for m, accs in (("sop", (0.7, 0.6)), ("nsp", (0.6, 0.6))) for t, acc in zip("ab", accs, strict=True)]  # fmt: skip
+    rows = [
+        {"pretraining": m, "seed": 0, "task": t, "accuracy": acc}
+        for m, accs in (("sop", (0.7, 0.6)), ("nsp", (0.6, 0.6)))
+        for t, acc in zip("ab", accs, strict=True)
+    ]
     results = pd.DataFrame(rows)
     variance = (0.21 + 0.24 + 0.24 + 0.24) / 1000 / 4
     expected = 100 * (0.05 - 1.6448536 * np.sqrt(variance))

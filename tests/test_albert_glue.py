@@ -25,10 +25,23 @@ def tiny_checkpoint(tmp_path_factory):
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", 2), ("[SEP]", 3)],
     )
-    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
-                            sep_token="[SEP]", mask_token="[MASK]").save_pretrained(str(folder))  # fmt: skip
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)  # fmt: skip
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    ).save_pretrained(str(folder))
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=2,
+    )
     BertForSequenceClassification(config).save_pretrained(str(folder))
     return folder
 
@@ -47,8 +60,16 @@ def _sentiment(n: int, seed: int, folder) -> pd.DataFrame:
 
 def test_finetuning_a_local_checkpoint_learns_a_separable_task(tiny_checkpoint, tmp_path):
     train, dev = _sentiment(256, 0, tmp_path), _sentiment(128, 1, tmp_path)
-    result = finetune_checkpoint(str(tiny_checkpoint), train, dev, budget_s=120, max_steps=80, batch_size=16,
-                                 learning_rate=3e-3, max_len=16)  # fmt: skip
+    result = finetune_checkpoint(
+        str(tiny_checkpoint),
+        train,
+        dev,
+        budget_s=120,
+        max_steps=80,
+        batch_size=16,
+        learning_rate=3e-3,
+        max_len=16,
+    )
     assert result["steps"] == 80 and result["examples_seen"] == 80 * 16
     assert result["accuracy"] >= 0.9
     assert result["train_s"] > 0 and result["parameters"] > 1000

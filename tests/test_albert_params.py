@@ -21,7 +21,7 @@ from helpers.albert.configs import (
     save_and_reload,
     scaled,
     table_shape,
-)  # fmt: skip
+)
 from helpers.core.claims import REPRODUCED
 from helpers.core.model_size import count_params
 

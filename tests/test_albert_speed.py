@@ -19,7 +19,7 @@ from helpers.albert.speed import (
     run_steps,
     speed_config,
     training_state_bytes,
-)  # fmt: skip
+)
 from helpers.core.precision import Precision
 
 TINY = {name: scaled(shape, 32) for name, shape in MODELS.items()}
@@ -104,10 +104,16 @@ def test_shared_layers_save_weights_not_activations():
 
 @pytest.mark.parametrize(
     ("name", "group"),
-    [("aten::addmm", "matmul"), ("aten::bmm", "matmul"), ("aten::mm", "matmul"),
-     ("aten::_scaled_dot_product_flash_attention_for_cpu", "matmul"), ("aten::gelu", "element-wise"),
-     ("aten::native_dropout", "element-wise"), ("aten::native_layer_norm", "element-wise")],
-)  # fmt: skip
+    [
+        ("aten::addmm", "matmul"),
+        ("aten::bmm", "matmul"),
+        ("aten::mm", "matmul"),
+        ("aten::_scaled_dot_product_flash_attention_for_cpu", "matmul"),
+        ("aten::gelu", "element-wise"),
+        ("aten::native_dropout", "element-wise"),
+        ("aten::native_layer_norm", "element-wise"),
+    ],
+)
 def test_op_groups(name, group):
     assert op_group(name) == group
 

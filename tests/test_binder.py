@@ -62,8 +62,19 @@ def test_binder_requirements_resolve_from_pypi(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in LOCAL_SOURCES}
     env["PIP_CONFIG_FILE"] = os.devnull  # no machine-wide pip.conf: plain PyPI, as on mybinder.org
     report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--report", str(report), "-r", str(BINDER / "requirements.txt")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--report",
+        str(report),
+        "-r",
+        str(BINDER / "requirements.txt"),
+    ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, (
         f"pip cannot resolve binder/requirements.txt from PyPI:\n{done.stderr[-4000:]}"

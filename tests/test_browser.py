@@ -30,9 +30,17 @@ from .conftest import NOTEBOOKS_DIR, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "reports" / "browser"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
 RUN_TIMEOUT_S = 300
 PARTS = (("01", "03"), ("04", "10"))
 # JupyterLab settings for a reproducible page: every cell in the DOM, no autosave, no news pop-up.
@@ -64,8 +72,14 @@ CHOSEN = choose(sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb")), os.environ.get("FSL_
 
 def test_choice_rule_takes_00_and_one_figure_notebook_per_part(tmp_path):
     made = []
-    for stem, code in [("00_env", "x = 1"), ("01_a", "x = 1"), ("02_b", "save_figure(fig, 'b')"),
-                       ("03_c", "plt.plot()"), ("05_d", "plt.show()"), ("09_e", "save_figure(f, 'e')")]:  # fmt: skip
+    for stem, code in [
+        ("00_env", "x = 1"),
+        ("01_a", "x = 1"),
+        ("02_b", "save_figure(fig, 'b')"),
+        ("03_c", "plt.plot()"),
+        ("05_d", "plt.show()"),
+        ("09_e", "save_figure(f, 'e')"),
+    ]:
         path = tmp_path / f"{stem}.ipynb"
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), path)
         made.append(path)
@@ -131,14 +145,28 @@ def lab(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "FSL_OUT_DIR", "FSL_NOTEBOOK")}
-    env.update(FSL_PROFILE="smoke", JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))  # fmt: skip
+    env.update(
+        FSL_PROFILE="smoke",
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+    )
     port, token = _free_port(), secrets.token_hex(16)
-    command = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--allow-root",
-               "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={home}", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.extension_manager=readonly"]  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={home}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+    ]
     log = home / "lab.log"
     base = f"http://127.0.0.1:{port}"
     with log.open("w") as sink:
@@ -166,9 +194,12 @@ def chromium(profile_dir: Path):
     sync_playwright = _needs_browser()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile_dir), executable_path=str(CHROMIUM), headless=True,
-            args=FLAGS, viewport={"width": 1400, "height": 1000},
-        )  # fmt: skip
+            str(profile_dir),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         try:
             yield context
         finally:
@@ -265,10 +296,13 @@ def test_notebook_runs_all_in_jupyterlab(notebook, lab, browser):
         _wait(page, "cleared outputs", lambda s: s["unexecuted"] > 0 and s["after_verdict"] <= 0, 30)
         _menu(page, "Run", "Run All Cells")
         state = _wait(
-            page, "Run All to finish",
-            lambda s: s["kernel"]["status"] == "idle" and not s["running"] and (s["errors"] or not s["unexecuted"]),
+            page,
+            "Run All to finish",
+            lambda s: (
+                s["kernel"]["status"] == "idle" and not s["running"] and (s["errors"] or not s["unexecuted"])
+            ),
             RUN_TIMEOUT_S,
-        )  # fmt: skip
+        )
         assert not state["errors"], f"{notebook.name} raised in the browser: {state['errors']} (see {shot})"
         assert state["after_verdict"] > 0, f"{notebook.name}: no '## Verdict' section with computed output"
         if _draws_figures(notebook):

@@ -131,12 +131,25 @@ def test_badges_command_outside_the_project_says_how_to_fix(tmp_path, monkeypatc
 class _Cloud:
     """Runs the setup cell's source with a fake platform, GPU driver and pip, recording the pip commands."""
 
-    REQUIRES = ["torch>=2.6,<2.14", "ipykernel>=6.29,<8", "optuna>=4,<6",
-                'cudf-cu12>=26.6,<27; extra == "rapids-cu12"', 'cudf-cu13>=26.6,<27; extra == "rapids-cu13"',
-                'pytest<10,>=8; extra == "dev"', "jupyterlab<5,>=4.2; extra == 'lab'"]  # fmt: skip
+    REQUIRES = [
+        "torch>=2.6,<2.14",
+        "ipykernel>=6.29,<8",
+        "optuna>=4,<6",
+        'cudf-cu12>=26.6,<27; extra == "rapids-cu12"',
+        'cudf-cu13>=26.6,<27; extra == "rapids-cu13"',
+        'pytest<10,>=8; extra == "dev"',
+        "jupyterlab<5,>=4.2; extra == 'lab'",
+    ]
 
-    def __init__(self, monkeypatch, env: dict[str, str], nvidia_smi: str | None, installed: bool = False,
-                 caps: str = "7.5\n", present: tuple[str, ...] = ("torch", "ipykernel")):  # fmt: skip
+    def __init__(
+        self,
+        monkeypatch,
+        env: dict[str, str],
+        nvidia_smi: str | None,
+        installed: bool = False,
+        caps: str = "7.5\n",
+        present: tuple[str, ...] = ("torch", "ipykernel"),
+    ):
         for name in ("COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():

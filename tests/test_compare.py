@@ -143,8 +143,10 @@ def test_a_run_from_another_machine_is_labelled_by_it(runs, tmp_path):
     (other / "run.json").write_text(json.dumps(data))
     comparison = compare([runs["smoke"], other])
     assert comparison.runs[1].label == "h200 · cpu"
-    assert any(line.startswith("Machines differ: cpu-") and "h200: " in line and "GPU: NVIDIA H200" in line
-               for line in comparison.differing[0].why)  # fmt: skip
+    assert any(
+        line.startswith("Machines differ: cpu-") and "h200: " in line and "GPU: NVIDIA H200" in line
+        for line in comparison.differing[0].why
+    )
 
 
 def test_runs_nothing_tells_apart_are_labelled_and_warned(runs, tmp_path):

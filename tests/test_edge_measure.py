@@ -74,8 +74,15 @@ def two_variants():
     base = em.measure_variant(
         "base", "baseline", make_cnn(), per_seed_accuracy=[0.9, 0.92], seeds=[0, 1], **common
     )
-    sep = em.measure_variant("sep", "architecture", make_cnn("separable"), per_seed_accuracy=[0.8, 0.82],
-                             seeds=[0, 1], latency_example=torch.randn(8, 1, 16, 16), **common)  # fmt: skip
+    sep = em.measure_variant(
+        "sep",
+        "architecture",
+        make_cnn("separable"),
+        per_seed_accuracy=[0.8, 0.82],
+        seeds=[0, 1],
+        latency_example=torch.randn(8, 1, 16, 16),
+        **common,
+    )
     return base, sep
 
 

@@ -71,8 +71,13 @@ def test_structured_pruning_traces_the_cnn():
     import torch_pruning as tp
 
     model = make_cnn("separable").eval()
-    pruner = tp.pruner.BasePruner(model, X, importance=tp.importance.GroupMagnitudeImportance(p=2),
-                                  pruning_ratio=0.5, ignored_layers=[model.classifier])  # fmt: skip
+    pruner = tp.pruner.BasePruner(
+        model,
+        X,
+        importance=tp.importance.GroupMagnitudeImportance(p=2),
+        pruning_ratio=0.5,
+        ignored_layers=[model.classifier],
+    )
     before = n_params(model)
     pruner.step()
     assert n_params(model) < before and model(X).shape == (2, 10)

@@ -34,8 +34,16 @@ def measured():
     rows = {}
     for name, hidden in (("wide", (256,)), ("narrow", (8,))):
         runs = train_over_seeds(lambda h=hidden: MLP(hidden=h), SEEDS, data, config)
-        rows[name] = measure_variant(name, "baseline", runs[0].model, data.x_test[:8],
-                                     [r.test_accuracy for r in runs], SEEDS, min_run_time=0.02, threads=1)  # fmt: skip
+        rows[name] = measure_variant(
+            name,
+            "baseline",
+            runs[0].model,
+            data.x_test[:8],
+            [r.test_accuracy for r in runs],
+            SEEDS,
+            min_run_time=0.02,
+            threads=1,
+        )
     return rows
 
 

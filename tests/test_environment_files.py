@@ -11,15 +11,66 @@ import yaml
 
 from .conftest import NOTEBOOKS_DIR, ROOT
 
-STDLIB_AND_LOCAL = {"helpers", "__future__", "sys", "os", "json", "math", "time", "pathlib", "subprocess", "random",
-                    "statistics", "dataclasses", "functools", "itertools", "collections", "typing", "warnings",
-                    "tempfile", "shutil", "copy", "io", "datetime", "textwrap", "contextlib", "inspect", "platform",
-                    "importlib", "re", "string", "glob", "gc", "operator", "hashlib", "traceback", "threading",
-                    "IPython", "logging", "pprint", "zipfile", "csv", "urllib", "pickle", "uuid", "socket", "ast"}  # fmt: skip
+STDLIB_AND_LOCAL = {
+    "helpers",
+    "__future__",
+    "sys",
+    "os",
+    "json",
+    "math",
+    "time",
+    "pathlib",
+    "subprocess",
+    "random",
+    "statistics",
+    "dataclasses",
+    "functools",
+    "itertools",
+    "collections",
+    "typing",
+    "warnings",
+    "tempfile",
+    "shutil",
+    "copy",
+    "io",
+    "datetime",
+    "textwrap",
+    "contextlib",
+    "inspect",
+    "platform",
+    "importlib",
+    "re",
+    "string",
+    "glob",
+    "gc",
+    "operator",
+    "hashlib",
+    "traceback",
+    "threading",
+    "IPython",
+    "logging",
+    "pprint",
+    "zipfile",
+    "csv",
+    "urllib",
+    "pickle",
+    "uuid",
+    "socket",
+    "ast",
+}
 # import name -> distribution name as listed in environment.yml
-DISTRIBUTION = {"sklearn": "scikit-learn", "torch": "pytorch-gpu", "torch_pruning": "torch-pruning", "cupy": "cudf",
-                "yaml": "pyyaml", "dask_cudf": "dask-cudf", "dask_cuda": "dask-cuda", "IPython": "ipykernel",
-                "distributed": "distributed", "mpl_toolkits": "matplotlib"}  # fmt: skip
+DISTRIBUTION = {
+    "sklearn": "scikit-learn",
+    "torch": "pytorch-gpu",
+    "torch_pruning": "torch-pruning",
+    "cupy": "cudf",
+    "yaml": "pyyaml",
+    "dask_cudf": "dask-cudf",
+    "dask_cuda": "dask-cuda",
+    "IPython": "ipykernel",
+    "distributed": "distributed",
+    "mpl_toolkits": "matplotlib",
+}
 
 
 def environment_packages() -> set[str]:
@@ -83,8 +134,21 @@ def test_every_environment_package_comments_its_users():
 def test_pyproject_has_the_extras_and_core_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {re.split(r"[<>=!\[ ]", d, maxsplit=1)[0] for d in project["dependencies"]}
-    assert {"papermill", "torch", "transformers", "torch-pruning", "torchao", "hyperopt", "optuna",
-            "mlflow", "pyspark", "tqdm", "scikit-learn", "pandas", "matplotlib"} <= names  # fmt: skip
+    assert {
+        "papermill",
+        "torch",
+        "transformers",
+        "torch-pruning",
+        "torchao",
+        "hyperopt",
+        "optuna",
+        "mlflow",
+        "pyspark",
+        "tqdm",
+        "scikit-learn",
+        "pandas",
+        "matplotlib",
+    } <= names
     extras = project["optional-dependencies"]
     assert {"rapids-cu12", "rapids-cu13", "dev", "lab"} <= set(extras)
     # the notebook server and test tools stay out of what a cloud kernel installs

@@ -212,10 +212,13 @@ def test_hyperopt_results_turn_crashed_trials_into_failed_ones():
     done = TrialResult("hyperopt", {"max_depth": 5, "max_features": 0.5, "n_estimators": 10}, 0.7, 1.0, 2.0)
     crashed = {
         "result": {"status": "new"},
-        "misc": {"vals": {"max_depth": [6.0], "max_features": [0.2], "n_estimators": [15.0]},
-                 "error": ("<class 'Exception'>", "worker lost")},
-        "book_time": None, "refresh_time": None,
-    }  # fmt: skip
+        "misc": {
+            "vals": {"max_depth": [6.0], "max_features": [0.2], "n_estimators": [15.0]},
+            "error": ("<class 'Exception'>", "worker lost"),
+        },
+        "book_time": None,
+        "refresh_time": None,
+    }
     results = hyperopt_results(_FakeTrials([{"result": {"trial": done.to_dict()}}, crashed]), SPACE)
     assert results[0] == done
     assert not results[1].ok and "worker lost" in results[1].error
@@ -233,9 +236,11 @@ def test_grid_reach_in_a_random_order_counts_evaluations_and_fit_seconds():
 def test_regime_effort_charges_unreached_seeds_their_whole_sweep():
     grid = _sweep("grid", [0.70, 0.76, 0.71, 0.72])
     regime = Regime(2, SearchSpace.ladder(25, 2), grid, 0.755, [0, 1])
-    regime.sweeps = {"random": [_sweep("random", [0.76]), _sweep("random", [0.7, 0.7, 0.7, 0.7])],
-                     "hyperopt": [_sweep("hyperopt", [0.7, 0.76]), _sweep("hyperopt", [0.76])],
-                     "optuna": [_sweep("optuna", [0.76]), _sweep("optuna", [0.76])]}  # fmt: skip
+    regime.sweeps = {
+        "random": [_sweep("random", [0.76]), _sweep("random", [0.7, 0.7, 0.7, 0.7])],
+        "hyperopt": [_sweep("hyperopt", [0.7, 0.76]), _sweep("hyperopt", [0.76])],
+        "optuna": [_sweep("optuna", [0.76]), _sweep("optuna", [0.76])],
+    }
     assert regime.effort("random") == [(1, 1.0, True), (4, 4.0, False)]
     assert regime.median_effort("random") == (2.5, 2.5, 1)
     ratio, note = study_ratio(regime, "random", on="evaluations")

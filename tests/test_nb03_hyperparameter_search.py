@@ -60,8 +60,16 @@ def test_store_holds_every_run_with_params_metrics_and_a_registered_model(smoke)
     assert len(runs) == _expected_runs(r) and set(runs["status"]) == {"FINISHED"}
     trials = runs[runs[f"tags.{ROLE_TAG}"] == "trial"]
     assert len(trials) == len(_sweeps(r)) * r["params.budget"]
-    for column in ("params.max_depth", "params.max_features", "params.n_estimators", "metrics.accuracy",
-                   "metrics.duration_s", "tags.fsl.backend", "tags.fsl.hardware", "tags.mlflow.parentRunId"):  # fmt: skip
+    for column in (
+        "params.max_depth",
+        "params.max_features",
+        "params.n_estimators",
+        "metrics.accuracy",
+        "metrics.duration_s",
+        "tags.fsl.backend",
+        "tags.fsl.hardware",
+        "tags.mlflow.parentRunId",
+    ):
         assert trials[column].notna().all(), column
     parents = runs[runs[f"tags.{ROLE_TAG}"] == "sweep"]
     assert sorted(parents["tags.fsl.strategy"]) == sorted(_sweeps(r))
@@ -109,10 +117,18 @@ def test_a_csv_data_path_runs_end_to_end(tmp_path):
     csv = tmp_path / "flights.csv"
     make_airline(1500, seed=4, on_gpu=False).to_csv(csv, index=False)
     run = execute_notebook(
-        NOTEBOOKS_DIR / f"{STEM}.ipynb", tmp_path, "smoke", SMOKE_TIMEOUT_S,
-        {"data_path": str(csv), "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "spark_master": "off",
-         "study_sizes": [2], "budget": 4},
-    )  # fmt: skip
+        NOTEBOOKS_DIR / f"{STEM}.ipynb",
+        tmp_path,
+        "smoke",
+        SMOKE_TIMEOUT_S,
+        {
+            "data_path": str(csv),
+            "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "spark_master": "off",
+            "study_sizes": [2],
+            "budget": 4,
+        },
+    )
     assert run.status == "ok", (tmp_path / f"{STEM}.log").read_text()[-3000:]
     import json
 
@@ -125,9 +141,12 @@ def test_rerun_into_the_same_store_appends_and_marks_injected_failures(smoke, tm
     first = smoke.results
     before = _session_runs(first).set_index("run_id")
     run = execute_notebook(
-        NOTEBOOKS_DIR / f"{STEM}.ipynb", tmp_path, "smoke", SMOKE_TIMEOUT_S,
+        NOTEBOOKS_DIR / f"{STEM}.ipynb",
+        tmp_path,
+        "smoke",
+        SMOKE_TIMEOUT_S,
         {"tracking_uri": first["hpo.tracking_uri"], "fail_trials": 1},
-    )  # fmt: skip
+    )
     assert run.status == "ok", (tmp_path / f"{STEM}.log").read_text()[-3000:]
     import json
 

@@ -66,10 +66,13 @@ def test_every_labelled_fraction_has_a_verdict_from_its_seeds(run):
     assert {row["fraction"] for row in curve} == set(LABEL_FRACTIONS)
     for fraction in LABEL_FRACTIONS:
         arms = {
-            arm: [row["test_accuracy"] for row in sorted(curve, key=lambda row: row["seed"])
-                  if row["fraction"] == fraction and row["arm"] == arm]
+            arm: [
+                row["test_accuracy"]
+                for row in sorted(curve, key=lambda row: row["seed"])
+                if row["fraction"] == fraction and row["arm"] == arm
+            ]
             for arm in ("alone", "distilled")
-        }  # fmt: skip
+        }
         assert len(arms["alone"]) == len(arms["distilled"]) == len(r["params.seeds"])
         entry = run.claim(f"compression.distillation.beats_student_alone.labels_{round(100 * fraction)}pct")
         check_accuracy_claim(entry, arms["distilled"], arms["alone"])

@@ -106,8 +106,12 @@ def two_seeds(tmp_path_factory):
     out = tmp_path_factory.mktemp("nb08_two_seeds")
     run = execute_notebook(NOTEBOOKS_DIR / f"{STEM}.ipynb", out, "smoke", SMOKE_TIMEOUT_S, {"n_seeds": 2})
     assert run.status == "ok", f"{run.error}\n{(out / f'{STEM}.log').read_text(errors='replace')[-3000:]}"
-    return SmokeRun(run, out, json.loads((out / f"{STEM}.results.json").read_text()),
-                    json.loads((out / f"{STEM}.claims.json").read_text()))  # fmt: skip
+    return SmokeRun(
+        run,
+        out,
+        json.loads((out / f"{STEM}.results.json").read_text()),
+        json.loads((out / f"{STEM}.claims.json").read_text()),
+    )
 
 
 def test_final_accuracy_claims_with_two_seeds_use_the_pooled_seeds(two_seeds):

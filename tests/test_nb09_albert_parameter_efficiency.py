@@ -72,8 +72,10 @@ def test_width_sweep_and_memory_claims(smoke):
             bert = smoke.results[f"sweep.H{width}.default.bert-large.step_s"]
             albert = smoke.results[f"{prefix}.albert-large.step_s"]
             assert smoke.results[f"{prefix}.speed_ratio"] == pytest.approx(bert / albert)
-            peaks = [smoke.results[f"sweep.H{width}.{v}.{n}.peak_mem_bytes"] for v, n in
-                     (("default", "bert-large"), (variant, "albert-large"))]  # fmt: skip
+            peaks = [
+                smoke.results[f"sweep.H{width}.{v}.{n}.peak_mem_bytes"]
+                for v, n in (("default", "bert-large"), (variant, "albert-large"))
+            ]
             assert smoke.results[f"{prefix}.memory_ratio"] == pytest.approx(peaks[0] / peaks[1])
     for variant in ("default", "controlled"):
         widest = f"sweep.H{widths[-1]}.{variant}"

@@ -18,7 +18,7 @@ def _bar_models(model: str, value: int, total: int, hidden: bool = False) -> dic
             "HBoxModel",
             children=[f"IPY_MODEL_{model}l", f"IPY_MODEL_{model}p", f"IPY_MODEL_{model}r"],
             layout=f"IPY_MODEL_{model}y",
-        ),  # fmt: skip
+        ),
         f"{model}l": m("HTMLModel", value="train:\u2007100%"),
         f"{model}p": m("FloatProgressModel", value=value, max=total),
         f"{model}r": m("HTMLModel", value=f"\u2007{value}/{total}\u2007[00:29&lt;00:00,\u200725.6it/s]"),

@@ -71,8 +71,18 @@ def test_help_notebook_lists_every_parameter_with_its_default(notebook, help_tex
 def test_command_line_run_with_overrides(tmp_path):
     notebook = NOTEBOOKS_DIR / "00_environment_check.ipynb"
     output = tmp_path / "out.ipynb"
-    done = _papermill(str(notebook), str(output), "-p", "profile", "smoke", "-p", "matmul_size", "64",
-                      "--cwd", str(NOTEBOOKS_DIR))  # fmt: skip
+    done = _papermill(
+        str(notebook),
+        str(output),
+        "-p",
+        "profile",
+        "smoke",
+        "-p",
+        "matmul_size",
+        "64",
+        "--cwd",
+        str(NOTEBOOKS_DIR),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     nb = nbformat.read(output, as_version=4)
     assert nb.metadata.papermill.parameters == {"profile": "smoke", "matmul_size": 64}

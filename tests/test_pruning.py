@@ -85,9 +85,12 @@ def test_taylor_importance_needs_a_labelled_batch():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"ratio": 0.0}, "ratio must satisfy"), ({"ratio": 0.5, "steps": 0}, "steps must be"),
-     ({"ratio": 0.5, "importance": "random"}, "Unknown importance")],
-)  # fmt: skip
+    [
+        ({"ratio": 0.0}, "ratio must satisfy"),
+        ({"ratio": 0.5, "steps": 0}, "steps must be"),
+        ({"ratio": 0.5, "importance": "random"}, "Unknown importance"),
+    ],
+)
 def test_structured_pruning_rejects_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         structured_prune(small_cnn(), X[:1], **kwargs)

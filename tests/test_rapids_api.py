@@ -108,16 +108,20 @@ def test_missing_sources_give_one_sentence_naming_the_make_step(tmp_path):
 
 def test_the_cython_parser_reads_typed_and_multiline_signatures():
     module = ModuleInfo("pkg.mod", Path("mod.pyx"))
-    _parse_pyx(module, (
-        "from pkg.base import Base\n"
-        "cdef class Low:\n    pass\n"
-        "class Model(\n        Base,\n):\n"
-        "    def __init__(self, *, int n_clusters=8, double tol=1e-4, verbose=False, **kwargs):\n"
-        "        self.n_clusters = n_clusters\n"
-        "    @property\n    def coef_(self):\n        return 1\n"
-        "    cpdef fit(self, X, y=None):\n        self.inertia_ = 0\n"
-        "cpdef double helper(int a, b not None):\n    return a\n"
-    ), is_package=False)  # fmt: skip
+    _parse_pyx(
+        module,
+        (
+            "from pkg.base import Base\n"
+            "cdef class Low:\n    pass\n"
+            "class Model(\n        Base,\n):\n"
+            "    def __init__(self, *, int n_clusters=8, double tol=1e-4, verbose=False, **kwargs):\n"
+            "        self.n_clusters = n_clusters\n"
+            "    @property\n    def coef_(self):\n        return 1\n"
+            "    cpdef fit(self, X, y=None):\n        self.inertia_ = 0\n"
+            "cpdef double helper(int a, b not None):\n    return a\n"
+        ),
+        is_package=False,
+    )
     model = module.classes["Model"]
     assert model.bases == ["Base"] and module.imports["Base"] == "pkg.base.Base"
     assert (

@@ -98,8 +98,11 @@ def test_every_runner_parameter_in_the_readme_is_declared_by_a_notebook_it_runs(
     for command in (line for line in code_lines() if "python -m helpers run" in line and " -p " in line):
         tokens = _tokens(command)
         only = tokens[tokens.index("--only") + 1] if "--only" in tokens else "*"
-        notebooks = [p for p in sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb")) if any(
-            fnmatch.fnmatch(p.name, g) or fnmatch.fnmatch(p.stem, g) for g in only.split(","))]  # fmt: skip
+        notebooks = [
+            p
+            for p in sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
+            if any(fnmatch.fnmatch(p.name, g) or fnmatch.fnmatch(p.stem, g) for g in only.split(","))
+        ]
         declared = set().union(*(_declared(str(p.relative_to(ROOT))) for p in notebooks))
         names = {tokens[i + 1].split("=")[0] for i, t in enumerate(tokens[:-1]) if t == "-p"}
         assert names <= declared, (

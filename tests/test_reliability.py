@@ -93,8 +93,12 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "helpers", "run", "--profile", "smoke", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
 
 
 def _finished_run(out: Path, text: str) -> None:
@@ -125,8 +129,18 @@ def test_failed_notebook_quotes_its_exception_and_marks_its_claims(collection, t
 
 
 def test_claims_of_a_timed_out_notebook_are_marked(tmp_path):
-    entry = {"id": "x", "notebook": "03_slow", "source": "s", "statement": "a claim", "published": 2,
-             "measured": 3.0, "unit": "x", "verdict": "reproduced", "reason": "r", "rule": {}}  # fmt: skip
+    entry = {
+        "id": "x",
+        "notebook": "03_slow",
+        "source": "s",
+        "statement": "a claim",
+        "published": 2,
+        "measured": 3.0,
+        "unit": "x",
+        "verdict": "reproduced",
+        "reason": "r",
+        "rule": {},
+    }
     (tmp_path / "03_slow.claims.json").write_text(json.dumps([entry]))
     write_report(
         tmp_path, "smoke", [{"stem": "03_slow", "status": "timeout", "seconds": 9.0, "error": "killed"}]
@@ -225,9 +239,17 @@ def test_bad_runner_arguments_get_one_sentence(collection, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("n=2000", 2000), ("x=2.5", 2.5), ("s=abc", "abc"), ("l=[0, 1]", [0, 1]), ("b=true", True),
-     ("z=null", None), ("d=2026-01-01", "2026-01-01"), ("q=a=b", "a=b")],
-)  # fmt: skip
+    [
+        ("n=2000", 2000),
+        ("x=2.5", 2.5),
+        ("s=abc", "abc"),
+        ("l=[0, 1]", [0, 1]),
+        ("b=true", True),
+        ("z=null", None),
+        ("d=2026-01-01", "2026-01-01"),
+        ("q=a=b", "a=b"),
+    ],
+)
 def test_parameter_values_are_read_like_papermill(text, value):
     assert parse_parameter(text)[1] == value
 

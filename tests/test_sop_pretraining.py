@@ -78,8 +78,11 @@ def test_masked_only_head_matches_the_full_transformers_forward(setup):
     batch = make_batch("sop", PairBuilder(train_docs), special, SETTINGS, 6, np.random.default_rng(0))
     with torch.no_grad():
         mlm_logits, targets, pair_logits = heads_forward(model, batch)
-        full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                     token_type_ids=batch["token_type_ids"])  # fmt: skip
+        full = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            token_type_ids=batch["token_type_ids"],
+        )
     where = batch["labels"] != IGNORE
     assert mlm_logits.shape == (int(where.sum()), special.vocab_size)
     torch.testing.assert_close(mlm_logits, full.prediction_logits[where], rtol=1e-4, atol=1e-5)
@@ -118,8 +121,19 @@ def test_evaluation_gives_accuracies_in_the_unit_interval(setup):
 
 
 def test_table5_summary_and_side_by_side():
-    runs = pd.DataFrame([{"task": t, "seed": s, "mlm_acc": 0.3 + 0.01 * s, "nsp_acc": 0.5 + 0.1 * (t == "nsp"),
-                          "sop_acc": 0.5 + 0.2 * (t == "sop") + 0.01 * s} for t in TASKS for s in (0, 1, 2)])  # fmt: skip
+    runs = pd.DataFrame(
+        [
+            {
+                "task": t,
+                "seed": s,
+                "mlm_acc": 0.3 + 0.01 * s,
+                "nsp_acc": 0.5 + 0.1 * (t == "nsp"),
+                "sop_acc": 0.5 + 0.2 * (t == "sop") + 0.01 * s,
+            }
+            for t in TASKS
+            for s in (0, 1, 2)
+        ]
+    )
     summary = table5(runs)
     assert list(summary.index) == list(TASKS)
     assert summary.loc["nsp", "nsp_acc_mean"] == pytest.approx(0.6)

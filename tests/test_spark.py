@@ -7,8 +7,10 @@ import pytest
 from helpers.hpo import spark
 
 
-@pytest.mark.parametrize("master", ["local", "local[*]", "local[4]", "local[2,3]", "spark://h:7077", "yarn",
-                                    "k8s://https://h:443", "off"])  # fmt: skip
+@pytest.mark.parametrize(
+    "master",
+    ["local", "local[*]", "local[4]", "local[2,3]", "spark://h:7077", "yarn", "k8s://https://h:443", "off"],
+)
 def test_valid_masters(master):
     spark.validate_master(master)
 

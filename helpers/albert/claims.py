@@ -14,8 +14,14 @@ BLOG = "My Week in AI: Part 6 (seed blog post)"
 # ------------------------------------------------------------------ 09 · parameter efficiency, speed and memory
 
 # Table 1 of the paper (V = 30,000, FFN = 4H, H/64 heads), in millions of parameters.
-TABLE1_M = {"bert-base": 108, "bert-large": 334, "albert-base": 12, "albert-large": 18, "albert-xlarge": 60,
-            "albert-xxlarge": 235}  # fmt: skip
+TABLE1_M = {
+    "bert-base": 108,
+    "bert-large": 334,
+    "albert-base": 12,
+    "albert-large": 18,
+    "albert-xlarge": 60,
+    "albert-xxlarge": 235,
+}
 XXLARGE_TEXT_M = 233  # the paper's text gives 233M for ALBERT-xxlarge, Table 1 gives 235M
 HF_CARD_M = {"albert-base": 11, "albert-large": 17, "albert-xlarge": 58, "albert-xxlarge": 223}
 # Table 3: ALBERT-base with E = 64/128/256/768, not-shared vs all-shared.
@@ -29,8 +35,14 @@ TABLE4_M = {
     128: {"all-shared": 12, "shared-attention": 64, "shared-ffn": 38, "not-shared": 89},
 }
 # Table 2: training speed relative to BERT-large (TPU pods, batch 4096, seq 512).
-TABLE2_SPEEDUP = {"bert-base": 4.7, "bert-large": 1.0, "albert-base": 5.6, "albert-large": 1.7, "albert-xlarge": 0.6,
-                  "albert-xxlarge": 0.3}  # fmt: skip
+TABLE2_SPEEDUP = {
+    "bert-base": 4.7,
+    "bert-large": 1.0,
+    "albert-base": 5.6,
+    "albert-large": 1.7,
+    "albert-xlarge": 0.6,
+    "albert-xxlarge": 0.3,
+}
 
 
 def _row_claim(claim_id: str, statement: str, published_m: float) -> Claim:

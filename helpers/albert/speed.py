@@ -169,8 +169,12 @@ class StepProfile:
 
     def breakdown(self) -> dict[str, int]:
         """Weights, gradients, optimizer state and saved activations, in bytes."""
-        return {"weights": self.weights, "gradients": self.gradients, "optimizer state": self.optimizer,
-                "activations": self.activations}  # fmt: skip
+        return {
+            "weights": self.weights,
+            "gradients": self.gradients,
+            "optimizer state": self.optimizer,
+            "activations": self.activations,
+        }
 
 
 def profile_step(step: TrainStep, device: str) -> StepProfile:

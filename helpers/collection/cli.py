@@ -51,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         "--in-place", action="store_true", help="also copy executed notebooks back (make notebooks)"
     )
     run.add_argument(
-        "-p", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
+        "-p",
+        dest="parameters",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="a notebook parameter, parsed as YAML like papermill's (repeatable), e.g. -p n_rows=2000",
-    )  # fmt: skip
+    )
     clean = commands.add_parser(
         "clean", help="drop papermill/execution metadata from notebooks (keeps outputs)"
     )

@@ -110,8 +110,14 @@ def repository(pyproject: Path = Path("pyproject.toml")) -> Repository:
             f"[project.urls] Repository in {pyproject} is {url!r}; Colab, Kaggle and Binder open notebooks from "
             "GitHub, so set it to https://github.com/OWNER/NAME."
         )
-    return Repository(url.removesuffix("/").removesuffix(".git"), match["owner"], match["name"],
-                      project["name"], pyproject.resolve().parent, f"v{project['version']}")  # fmt: skip
+    return Repository(
+        url.removesuffix("/").removesuffix(".git"),
+        match["owner"],
+        match["name"],
+        project["name"],
+        pyproject.resolve().parent,
+        f"v{project['version']}",
+    )
 
 
 def badge_row(repo: Repository, path: str) -> str:

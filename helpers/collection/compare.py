@@ -326,14 +326,19 @@ def _verdict_cell(entry: dict[str, Any] | None) -> str:
 def comparison_html(comparison: Comparison, title: str) -> str:
     """The comparison as one self-contained HTML page (inline CSS, no scripts, no external assets)."""
     runs, e = comparison.runs, html.escape
-    out = [f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>',
-           f"<style>{CSS}</style></head><body>", f"<h1>{e(title)}</h1>",
-           f'<p class="summary">{e(_summary(comparison))}</p>']  # fmt: skip
+    out = [
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>',
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="summary">{e(_summary(comparison))}</p>',
+    ]
     out += [f'<p class="warning">{e(w)}</p>' for w in comparison.warnings]
     versions = _differing_versions(runs) if len(runs) > 1 else ["—"]
     versions = [v or "same in every run" for v in versions]
-    out.append('<h2>Runs</h2><table class="runs"><tr><th>Run</th><th>Profile</th><th>Finished</th>'
-               "<th>Revision</th><th>Hardware</th><th>Python</th><th>Versions that differ</th></tr>")  # fmt: skip
+    out.append(
+        '<h2>Runs</h2><table class="runs"><tr><th>Run</th><th>Profile</th><th>Finished</th>'
+        "<th>Revision</th><th>Hardware</th><th>Python</th><th>Versions that differ</th></tr>"
+    )
     for run, version in zip(runs, versions, strict=True):
         cells = [
             run.label,
@@ -358,8 +363,12 @@ def comparison_html(comparison: Comparison, title: str) -> str:
     out.append("</tr></thead><tbody>")
     for row in comparison.rows:
         attrs = f' class="differs" title="verdicts differ" data-claim="{e(row.id)}"' if row.differs else ""
-        cells = [f"<td>{'⚠' if row.differs else ''}</td>", f"<td>{e(row.notebook)}</td>",
-                 f"<td>{e(str(row.statement))}</td>", f"<td>{e(published_text(row))}</td>"]  # fmt: skip
+        cells = [
+            f"<td>{'⚠' if row.differs else ''}</td>",
+            f"<td>{e(row.notebook)}</td>",
+            f"<td>{e(str(row.statement))}</td>",
+            f"<td>{e(published_text(row))}</td>",
+        ]
         for entry in row.entries:
             cells += [f"<td>{e(measured_text(entry))}</td>", _verdict_cell(entry)]
         why = "".join(f"<li>{e(line)}</li>" for line in row.why)

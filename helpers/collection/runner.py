@@ -230,8 +230,17 @@ def execute_notebook(
     params = dict(parameters or {})
     if inject_profile:
         params.setdefault("profile", profile)
-    command = [sys.executable, "-m", "papermill", str(notebook), str(out_dir / notebook.name),
-               "--cwd", str(notebook.parent), "--no-progress-bar", "--log-output"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook),
+        str(out_dir / notebook.name),
+        "--cwd",
+        str(notebook.parent),
+        "--no-progress-bar",
+        "--log-output",
+    ]
     for key, value in params.items():
         command += ["-y", json.dumps({key: value})]
     token = uuid.uuid4().hex
@@ -284,8 +293,10 @@ def _out_problem(path: Path, flag: str) -> str | None:
     if not path.is_dir():
         return f"{flag} {path} is a file; pass a folder path such as reports/latest."
     if any(path.iterdir()) and not (path / "run.json").exists():
-        return (f"{flag} {path} is a folder that holds no run (no run.json); pass a new path, or move that folder "
-                "away first.")  # fmt: skip
+        return (
+            f"{flag} {path} is a folder that holds no run (no run.json); pass a new path, or move that folder "
+            "away first."
+        )
     return None
 
 
@@ -301,8 +312,10 @@ def check_out(out: Path) -> None:
     if not parent.is_dir():
         raise ValueError(f"--out {out} lies under {parent}, which is a file; pass --out under a folder.")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out} cannot be created because {parent} is not writable; pass --out under "
-                         "a folder you can write.")  # fmt: skip
+        raise ValueError(
+            f"--out {out} cannot be created because {parent} is not writable; pass --out under "
+            "a folder you can write."
+        )
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -353,8 +366,10 @@ class RunFolder:
             fd = os.open(path, os.O_RDONLY)
             fcntl.flock(fd, fcntl.LOCK_EX)
         if others:
-            print(f"Another run ({others[0].name}) is also writing behind {out}; both are kept, and the one that "
-                  f"finishes last becomes {out}.")  # fmt: skip
+            print(
+                f"Another run ({others[0].name}) is also writing behind {out}; both are kept, and the one that "
+                f"finishes last becomes {out}."
+            )
         write_json_atomic(
             path / "run.json", {"state": "running", "started": now.isoformat(), "pid": os.getpid()}
         )
@@ -485,8 +500,11 @@ def run_collection(
     finally:
         folder.close()
     if interrupted is not None:
-        print(f"Interrupted by {interrupted}: this run is kept in {folder.path} and marked interrupted; {out_dir} "
-              "still shows the last finished run.", file=sys.stderr)  # fmt: skip
+        print(
+            f"Interrupted by {interrupted}: this run is kept in {folder.path} and marked interrupted; {out_dir} "
+            "still shows the last finished run.",
+            file=sys.stderr,
+        )
         return 128 + interrupted.signum
     failed = [r.stem for r in runs if r.status != "ok"]
     print(f"Report: {out_dir / 'report.md'}" + (f" — failed: {', '.join(failed)}" if failed else ""))

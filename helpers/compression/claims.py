@@ -66,14 +66,20 @@ def _efficiency(technique: str, label: str) -> dict[str, Claim]:
             f"significant (≥ {SIGNIFICANT_RATIO:g}×)",
             "× (better than the reference)",
             at_least(SIGNIFICANT_RATIO, partly=PARTLY_RATIO),
-        )  # fmt: skip
+        )
         for measure, words in MEASURES.items()
     }
 
 
 def _accuracy(cid: str, statement: str) -> Claim:
-    return Claim(cid, SOURCE, statement, "accuracy change in the claimed direction",
-                 "accuracy (difference − SE)", greater_than(0))  # fmt: skip
+    return Claim(
+        cid,
+        SOURCE,
+        statement,
+        "accuracy change in the claimed direction",
+        "accuracy (difference − SE)",
+        greater_than(0),
+    )
 
 
 def _fraction_id(fraction: float) -> str:
@@ -88,36 +94,36 @@ DISTILLATION_EFFICIENCY = _efficiency("distillation", "Distillation (teacher →
 ARCHITECTURE_ACCURACY = _accuracy(
     "compression.architecture.accuracy_decrease",
     "Architecture improvement (depthwise-separable blocks) typically decreases accuracy",
-)  # fmt: skip
+)
 PRUNING_ACCURACY = _accuracy(
     "compression.pruning.accuracy_increase",
     "Model pruning can often increase accuracy (full training split, structured pruning with fine-tuning)",
-)  # fmt: skip
+)
 PRUNING_ACCURACY_OVERFIT = _accuracy(
     "compression.pruning.accuracy_increase.overfit",
     f"Model pruning can often increase accuracy (over-fit regime: wide MLP on {OVERFIT_FRACTION:.0%} of the "
     f"training split, {OVERFIT_SPARSITY:.0%} magnitude sparsity and fine-tuning, against the dense model "
     f"fine-tuned alike)",
-)  # fmt: skip
+)
 QUANTIZATION_ACCURACY = _accuracy(
     "compression.quantization.accuracy_increase",
     "Quantization can often increase accuracy (full training split, torchao dynamic int8 MLP)",
-)  # fmt: skip
+)
 QUANTIZATION_ACCURACY_OVERFIT = _accuracy(
     "compression.quantization.accuracy_increase.overfit",
     f"Quantization can often increase accuracy (over-fit regime: wide MLP on {OVERFIT_FRACTION:.0%} of the "
     f"training split, weights fake-quantized to {OVERFIT_BITS} bits)",
-)  # fmt: skip
+)
 DISTILLATION_ACCURACY_VS_TEACHER = _accuracy(
     "compression.distillation.accuracy_decrease_vs_teacher",
     "Model distillation typically decreases accuracy (distilled student vs teacher)",
-)  # fmt: skip
+)
 DISTILLATION_BEATS_STUDENT = {
     fraction: _accuracy(
         f"compression.distillation.beats_student_alone.{_fraction_id(fraction)}",
         f"A distilled student is more accurate than the same student trained alone ({fraction:.0%} of the "
         f"training labels; the teacher saw all of them)",
-    )  # fmt: skip
+    )
     for fraction in LABEL_FRACTIONS
 }
 
@@ -138,5 +144,7 @@ def target_claim() -> Claim:
         f"A combined variant is at least {TARGET_SIZE_X:g}× smaller and {TARGET_SPEED_X:g}× faster (CPU, batch 1) "
         f"than the baseline, within {TARGET_DROP_PTS:g} accuracy point of it",
         f"3 of 3 conditions (≥ {TARGET_SIZE_X:g}× smaller, ≥ {TARGET_SPEED_X:g}× faster, ≤ {TARGET_DROP_PTS:g} pt "
-        "lower)", "conditions met (of 3)", at_least(3, partly=2),
-    )  # fmt: skip
+        "lower)",
+        "conditions met (of 3)",
+        at_least(3, partly=2),
+    )

@@ -182,10 +182,25 @@ def measure_variant(
     mean, std, _ = mean_std(per_seed_accuracy)
     notes = "; ".join(n for n in (macs_note, gpu_note) if n)
     return VariantResult(
-        name, method, int(total), int(nonzero), serialized_size(model), macs, b1, b64, gpu_b1, mean, std,
-        [int(s) for s in seeds], [float(a) for a in per_seed_accuracy], b1_iqr, threads or torch.get_num_threads(),
-        list(example.shape[1:]), int(timed.shape[-1]) if latency_example is not None else None, notes,
-    )  # fmt: skip
+        name,
+        method,
+        int(total),
+        int(nonzero),
+        serialized_size(model),
+        macs,
+        b1,
+        b64,
+        gpu_b1,
+        mean,
+        std,
+        [int(s) for s in seeds],
+        [float(a) for a in per_seed_accuracy],
+        b1_iqr,
+        threads or torch.get_num_threads(),
+        list(example.shape[1:]),
+        int(timed.shape[-1]) if latency_example is not None else None,
+        notes,
+    )
 
 
 def record_variant(v: VariantResult) -> VariantResult:

@@ -208,8 +208,19 @@ def conv_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[dic
             kind, formula = "standard", k * k * c_in * c_out
         h, w = sizes[name]
         weights = conv.weight.numel()
-        rows.append({"layer": name, "kind": kind, "k": k, "c_in": c_in, "c_out": c_out, "weights": weights,
-                     "formula_weights": formula, "out_hw": f"{h}×{w}", "macs": weights * h * w})  # fmt: skip
+        rows.append(
+            {
+                "layer": name,
+                "kind": kind,
+                "k": k,
+                "c_in": c_in,
+                "c_out": c_out,
+                "weights": weights,
+                "formula_weights": formula,
+                "out_hw": f"{h}×{w}",
+                "macs": weights * h * w,
+            }
+        )
     return rows
 
 
@@ -228,10 +239,18 @@ def block_savings(
             raise ValueError("`separable` must be an EdgeCNN of kind 'separable' with the same widths.")
         sep_weights = sum(r["weights"] for r in parts)
         k, c_out = full["k"], full["c_out"]
-        rows.append({
-            "block": block, "k": k, "c_in": full["c_in"], "c_out": c_out,
-            "standard k²·Cin·Cout": full["weights"], "separable k²·Cin + Cin·Cout": sep_weights,
-            "ratio measured": sep_weights / full["weights"], "ratio 1/Cout + 1/k²": 1 / c_out + 1 / k**2,
-            "standard MACs": full["macs"], "separable MACs": sum(r["macs"] for r in parts),
-        })  # fmt: skip
+        rows.append(
+            {
+                "block": block,
+                "k": k,
+                "c_in": full["c_in"],
+                "c_out": c_out,
+                "standard k²·Cin·Cout": full["weights"],
+                "separable k²·Cin + Cin·Cout": sep_weights,
+                "ratio measured": sep_weights / full["weights"],
+                "ratio 1/Cout + 1/k²": 1 / c_out + 1 / k**2,
+                "standard MACs": full["macs"],
+                "separable MACs": sum(r["macs"] for r in parts),
+            }
+        )
     return rows

@@ -22,9 +22,17 @@ from torch.nn.utils import prune
 IMPORTANCES = ("magnitude", "taylor")
 SAVE_FORMAT = "fsl-pruned-v1"
 SHAPE_ATTRIBUTES = (
-    "in_channels", "out_channels", "groups", "in_features", "out_features", "num_features", "normalized_shape",
-    "embed_dim", "num_heads", "head_dim",
-)  # fmt: skip
+    "in_channels",
+    "out_channels",
+    "groups",
+    "in_features",
+    "out_features",
+    "num_features",
+    "normalized_shape",
+    "embed_dim",
+    "num_heads",
+    "head_dim",
+)
 
 
 def _check_fraction(name: str, value: float, allow_zero: bool = True) -> None:

@@ -187,15 +187,29 @@ def measure_static_variant(
     macs, _ = count_macs(fp32_model, example[:1].to("cpu"))
     accuracies = [float(a) for a in per_seed_accuracy]
     mean, std, _ = mean_std(accuracies)
-    notes = ("params and MACs of the fp32 network (int8 does the same multiply-accumulates); latency of the "
-             "oneDNN-lowered graphs; no GPU latency: the x86 int8 kernels are CPU-only")  # fmt: skip
+    notes = (
+        "params and MACs of the fp32 network (int8 does the same multiply-accumulates); latency of the "
+        "oneDNN-lowered graphs; no GPU latency: the x86 int8 kernels are CPU-only"
+    )
     return VariantResult(
-        name=name, method="quantization", params=total, nonzero_params=nonzero,
-        size_bytes=serialized_size(converted), macs=macs, latency_ms_b1=b1, latency_ms_b64=b64,
-        gpu_latency_ms_b1=None, accuracy_mean=mean, accuracy_std=std, seeds=[int(s) for s in seeds],
-        per_seed_accuracy=accuracies, latency_iqr_ms_b1=b1_iqr, threads=torch.get_num_threads(),
-        input_shape=list(example.shape[1:]), notes=notes,
-    )  # fmt: skip
+        name=name,
+        method="quantization",
+        params=total,
+        nonzero_params=nonzero,
+        size_bytes=serialized_size(converted),
+        macs=macs,
+        latency_ms_b1=b1,
+        latency_ms_b64=b64,
+        gpu_latency_ms_b1=None,
+        accuracy_mean=mean,
+        accuracy_std=std,
+        seeds=[int(s) for s in seeds],
+        per_seed_accuracy=accuracies,
+        latency_iqr_ms_b1=b1_iqr,
+        threads=torch.get_num_threads(),
+        input_shape=list(example.shape[1:]),
+        notes=notes,
+    )
 
 
 def _first_graph_on_new_batch(lowered: ShapeSpecialized, example: torch.Tensor) -> torch.Tensor:

@@ -205,8 +205,10 @@ def plot_tradeoffs(frame: pd.DataFrame, front: Sequence[str], baseline: str) -> 
     import matplotlib.pyplot as plt
 
     _check_columns(frame, [NAME, SIZE, LATENCY, ACCURACY])
-    panels = [(SIZE, None, "serialized size (bytes, log scale)"),
-              (LATENCY, "latency_iqr_ms_b1", "CPU latency, batch 1 (ms, median ± IQR/2)")]  # fmt: skip
+    panels = [
+        (SIZE, None, "serialized size (bytes, log scale)"),
+        (LATENCY, "latency_iqr_ms_b1", "CPU latency, batch 1 (ms, median ± IQR/2)"),
+    ]
     if GPU_LATENCY in frame and frame[GPU_LATENCY].notna().any():
         panels.append((GPU_LATENCY, None, "GPU latency, batch 1 (ms, median)"))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.8), sharey=True, squeeze=False)
@@ -219,12 +221,28 @@ def plot_tradeoffs(frame: pd.DataFrame, front: Sequence[str], baseline: str) -> 
             if pd.isna(values[column]):
                 continue
             xerr = values.get(spread, 0) / 2 if spread else None
-            ax.errorbar(values[column], 100 * values[ACCURACY], yerr=100 * values.get("accuracy_std", 0), xerr=xerr,
-                        fmt="*" if values[NAME] == baseline else markers[i % len(markers)], markersize=12 if values[NAME] == baseline else 6,
-                        capsize=3, color=colours[i % len(colours)], label=values[NAME])  # fmt: skip
+            ax.errorbar(
+                values[column],
+                100 * values[ACCURACY],
+                yerr=100 * values.get("accuracy_std", 0),
+                xerr=xerr,
+                fmt="*" if values[NAME] == baseline else markers[i % len(markers)],
+                markersize=12 if values[NAME] == baseline else 6,
+                capsize=3,
+                color=colours[i % len(colours)],
+                label=values[NAME],
+            )
         ringed = frame[frame[NAME].isin(front) & frame[column].notna()]
-        ax.scatter(ringed[column], 100 * ringed[ACCURACY], s=240, facecolors="none", edgecolors="black",
-                   linewidths=1.4, zorder=5, label="Pareto front (size, CPU latency, accuracy)")  # fmt: skip
+        ax.scatter(
+            ringed[column],
+            100 * ringed[ACCURACY],
+            s=240,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.4,
+            zorder=5,
+            label="Pareto front (size, CPU latency, accuracy)",
+        )
         ax.set_xlabel(label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_xscale("log")
@@ -252,8 +270,11 @@ METHODS: dict[str, str] = {
     "separable-int8": "combination",
 }
 SINGLE_METHOD_VARIANTS: dict[str, str] = {
-    "architecture": "separable", "pruning": "pruned", "quantization": "int8", "distillation": "distilled",
-}  # fmt: skip
+    "architecture": "separable",
+    "pruning": "pruned",
+    "quantization": "int8",
+    "distillation": "distilled",
+}
 COMBINATIONS: dict[str, tuple[str, ...]] = {
     "distill-prune-int8": ("distilled", "pruned", "int8"),
     "separable-int8": ("separable", "int8"),
@@ -354,11 +375,21 @@ def train_one_seed(data: EdgeData, config: TrainConfig, seed: int, recipe: Recip
         builds["student"], [seed], data, config, lambda _: distil, "distilled"
     )[0]
     example = data.x_train[:1].to(config.device)
-    for name, source, ratio, loss in (("pruned", BASELINE, recipe.prune_ratio, None),
-                                      ("distilled-pruned", "distilled", recipe.combo_prune_ratio, distil)):  # fmt: skip
+    for name, source, ratio, loss in (
+        ("pruned", BASELINE, recipe.prune_ratio, None),
+        ("distilled-pruned", "distilled", recipe.combo_prune_ratio, distil),
+    ):
         pruned = structured_prune(trained[source].model, example, ratio)
-        trained[name] = fine_tune(pruned, data, config, seed, recipe.finetune_epochs, recipe.finetune_lr_scale,
-                                  loss_fn=loss, desc=name)  # fmt: skip
+        trained[name] = fine_tune(
+            pruned,
+            data,
+            config,
+            seed,
+            recipe.finetune_epochs,
+            recipe.finetune_lr_scale,
+            loss_fn=loss,
+            desc=name,
+        )
     return trained
 
 
@@ -394,17 +425,27 @@ def measure_variants(
     rows: dict[str, VariantResult] = {}
     for name, v in tqdm(variants.items(), desc="measure"):
         if v.fp32 is None:
-            rows[name] = measure_variant(name, v.method, v.model, example, v.accuracies, v.seeds,
-                                         min_run_time=min_run_time)  # fmt: skip
+            rows[name] = measure_variant(
+                name, v.method, v.model, example, v.accuracies, v.seeds, min_run_time=min_run_time
+            )
         elif lower_int8:
             batches = (example[:1].contiguous(), example.contiguous())
             lowered = lower_to_x86(v.model, batches)
-            row = measure_static_variant(name, v.fp32, v.model, lowered, example, batches, v.accuracies, v.seeds,
-                                         min_run_time)  # fmt: skip
+            row = measure_static_variant(
+                name, v.fp32, v.model, lowered, example, batches, v.accuracies, v.seeds, min_run_time
+            )
             rows[name] = replace(row, method=v.method)
         else:
-            row = measure_variant(name, v.method, v.model, example, v.accuracies, v.seeds,
-                                  min_run_time=min_run_time, params=count_params(v.fp32))  # fmt: skip
+            row = measure_variant(
+                name,
+                v.method,
+                v.model,
+                example,
+                v.accuracies,
+                v.seeds,
+                min_run_time=min_run_time,
+                params=count_params(v.fp32),
+            )
             note = "latency of the q/dq reference graph (fp32 kernels; lower_int8=True times oneDNN int8 kernels)"
             rows[name] = replace(row, notes="; ".join(n for n in (row.notes, note) if n))
     return rows
@@ -429,7 +470,11 @@ TARGET = Target(size_x=TARGET_SIZE_X, speed_x=TARGET_SPEED_X, drop_pts=TARGET_DR
 
 def final_accuracy_claims() -> list[tuple[Claim, str, str]]:
     """(claim re-declared for the running notebook, variant expected more accurate, variant expected less)."""
-    pairs = ((ARCHITECTURE_ACCURACY, BASELINE, "separable"), (PRUNING_ACCURACY, "pruned", BASELINE),
-             (QUANTIZATION_ACCURACY, "int8", BASELINE), (DISTILLATION_ACCURACY_VS_TEACHER, TEACHER, "distilled"),
-             (DISTILLATION_BEATS_STUDENT[1.0], "distilled", "student"))  # fmt: skip
+    pairs = (
+        (ARCHITECTURE_ACCURACY, BASELINE, "separable"),
+        (PRUNING_ACCURACY, "pruned", BASELINE),
+        (QUANTIZATION_ACCURACY, "int8", BASELINE),
+        (DISTILLATION_ACCURACY_VS_TEACHER, TEACHER, "distilled"),
+        (DISTILLATION_BEATS_STUDENT[1.0], "distilled", "student"),
+    )
     return [(final_claim(claim), higher, lower) for claim, higher, lower in pairs]

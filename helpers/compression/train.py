@@ -115,8 +115,12 @@ class DistillationLoss:
         with torch.no_grad():
             teacher_logits = self.teacher(x)
         t = self.temperature
-        soft = F.kl_div(F.log_softmax(logits / t, dim=1), F.log_softmax(teacher_logits / t, dim=1),
-                        reduction="batchmean", log_target=True)  # fmt: skip
+        soft = F.kl_div(
+            F.log_softmax(logits / t, dim=1),
+            F.log_softmax(teacher_logits / t, dim=1),
+            reduction="batchmean",
+            log_target=True,
+        )
         return self.alpha * t * t * soft + (1 - self.alpha) * F.cross_entropy(logits, y)
 
 

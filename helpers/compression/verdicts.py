@@ -30,8 +30,11 @@ def efficiency_measures(reference: VariantResult, variant: VariantResult) -> dic
 
 def efficiency_sentence(measure: str, ratio: float) -> str:
     """'2.5× smaller' / '0.33× the speed: 3.0× slower' — what a ratio means, in words."""
-    better, worse = {"size": ("smaller", "larger"), "latency_b1": ("faster", "slower"),
-                     "throughput_b64": ("more images per second", "fewer images per second")}[measure]  # fmt: skip
+    better, worse = {
+        "size": ("smaller", "larger"),
+        "latency_b1": ("faster", "slower"),
+        "throughput_b64": ("more images per second", "fewer images per second"),
+    }[measure]
     if ratio >= 1:
         return f"{ratio:.2f}× {better}"
     return f"{ratio:.2f}× the reference: {1 / ratio:.2f}× {worse}"
@@ -62,8 +65,10 @@ def what_it_shows(higher: str, lower: str, acc_higher: Sequence[float], acc_lowe
     d = welch(acc_higher, acc_lower)
     if d is None:
         return f"{head} (difference {100 * (a.mean - b.mean):+.2f} pts); {NO_SE}."
-    text = (f"{head}: difference {100 * d.diff:+.2f} pts, standard error {100 * d.se:.2f} pts over "
-            f"{d.n_a}+{d.n_b} seeds")  # fmt: skip
+    text = (
+        f"{head}: difference {100 * d.diff:+.2f} pts, standard error {100 * d.se:.2f} pts over "
+        f"{d.n_a}+{d.n_b} seeds"
+    )
     if d.diff > d.se:
         return f"{text} — the claimed direction, beyond one standard error."
     if d.diff < -d.se:

@@ -77,9 +77,17 @@ def _cpu() -> Backend:
     from sklearn.neighbors import KNeighborsClassifier
 
     return Backend(
-        "cpu", pandas, RandomForestClassifier, LogisticRegression, KMeans, KNeighborsClassifier, PCA,
-        _optional("umap", "UMAP"), train_test_split, accuracy_score,
-    )  # fmt: skip
+        "cpu",
+        pandas,
+        RandomForestClassifier,
+        LogisticRegression,
+        KMeans,
+        KNeighborsClassifier,
+        PCA,
+        _optional("umap", "UMAP"),
+        train_test_split,
+        accuracy_score,
+    )
 
 
 def _gpu() -> Backend:
@@ -94,9 +102,17 @@ def _gpu() -> Backend:
     from cuml.neighbors import KNeighborsClassifier
 
     return Backend(
-        "gpu", cudf, RandomForestClassifier, LogisticRegression, KMeans, KNeighborsClassifier, PCA, UMAP,
-        train_test_split, accuracy_score,
-    )  # fmt: skip
+        "gpu",
+        cudf,
+        RandomForestClassifier,
+        LogisticRegression,
+        KMeans,
+        KNeighborsClassifier,
+        PCA,
+        UMAP,
+        train_test_split,
+        accuracy_score,
+    )
 
 
 def available_backends() -> list[str]:

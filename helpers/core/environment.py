@@ -16,10 +16,29 @@ from typing import Any
 import psutil
 
 KEY_LIBRARIES = (
-    "numpy", "pandas", "scikit-learn", "torch", "transformers", "tokenizers", "torch-pruning", "torchao",
-    "onnxruntime", "hyperopt", "optuna", "mlflow", "pyspark", "dask", "papermill", "jupyterlab",
-    "cudf-cu12", "cudf-cu13", "cuml-cu12", "cuml-cu13", "cupy-cuda12x", "cupy-cuda13x",
-)  # fmt: skip
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "torch-pruning",
+    "torchao",
+    "onnxruntime",
+    "hyperopt",
+    "optuna",
+    "mlflow",
+    "pyspark",
+    "dask",
+    "papermill",
+    "jupyterlab",
+    "cudf-cu12",
+    "cudf-cu13",
+    "cuml-cu12",
+    "cuml-cu13",
+    "cupy-cuda12x",
+    "cupy-cuda13x",
+)
 
 
 def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
@@ -71,13 +90,15 @@ def gpu_info() -> list[dict[str, Any]]:
     gpus = []
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
-        gpus.append({
-            "name": props.name,
-            "memory_bytes": props.total_memory,
-            "capability": f"{props.major}.{props.minor}",
-            "cuda_runtime": torch.version.cuda,
-            "driver": driver,
-        })  # fmt: skip
+        gpus.append(
+            {
+                "name": props.name,
+                "memory_bytes": props.total_memory,
+                "capability": f"{props.major}.{props.minor}",
+                "cuda_runtime": torch.version.cuda,
+                "driver": driver,
+            }
+        )
     return gpus
 
 
@@ -187,8 +208,10 @@ def rapids_install_hint(report: dict[str, Any]) -> str:
     if report["rapids"]["available"]:
         return "RAPIDS is installed and working: nothing to do."
     if not report["gpu"]:
-        return ("RAPIDS needs an NVIDIA GPU: open this collection on Colab or Kaggle with a GPU runtime, or on a "
-                "GPU workstation, then install the RAPIDS extra.")  # fmt: skip
+        return (
+            "RAPIDS needs an NVIDIA GPU: open this collection on Colab or Kaggle with a GPU runtime, or on a "
+            "GPU workstation, then install the RAPIDS extra."
+        )
     cuda = (report["gpus"][0]["cuda_runtime"] or "12").split(".")[0]
     extra = "rapids-cu13" if cuda == "13" else "rapids-cu12"
     if report["platform"] in ("colab", "kaggle"):

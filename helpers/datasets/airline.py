@@ -22,9 +22,20 @@ from helpers.core.cache import sha256_of, verified
 from helpers.core.results import cache_dir
 
 FEATURES: list[str] = [
-    "Year", "Month", "DayofMonth", "DayofWeek", "CRSDepTime", "CRSArrTime", "UniqueCarrier", "FlightNum",
-    "ActualElapsedTime", "Origin", "Dest", "Distance", "Diverted",
-]  # fmt: skip
+    "Year",
+    "Month",
+    "DayofMonth",
+    "DayofWeek",
+    "CRSDepTime",
+    "CRSArrTime",
+    "UniqueCarrier",
+    "FlightNum",
+    "ActualElapsedTime",
+    "Origin",
+    "Dest",
+    "Distance",
+    "Diverted",
+]
 TARGET = "ArrDelayBinary"
 DELAY = "ArrDelay"
 COLUMNS: list[str] = [*FEATURES, DELAY, TARGET]
@@ -42,11 +53,59 @@ _MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _MONTH_DELAY = [6.0, 3.0, 2.0, 0.0, 0.0, 5.0, 7.0, 5.0, -2.0, -2.0, 0.0, 8.0]
 _WEEKDAY_DELAY = [0.0, -1.0, -1.0, 2.0, 4.0, -4.0, 1.0]  # Monday … Sunday
 # Share of scheduled departures per hour 0–23: almost none at night, peaks in the morning and early evening.
-_HOUR_SHARE = [0.1, 0.05, 0.02, 0.02, 0.05, 0.6, 4.5, 6.5, 6.8, 6.0, 5.5, 5.5,
-               5.6, 5.6, 5.5, 5.6, 6.0, 6.5, 6.5, 5.5, 4.5, 3.0, 1.5, 0.7]  # fmt: skip
+_HOUR_SHARE = [
+    0.1,
+    0.05,
+    0.02,
+    0.02,
+    0.05,
+    0.6,
+    4.5,
+    6.5,
+    6.8,
+    6.0,
+    5.5,
+    5.5,
+    5.6,
+    5.6,
+    5.5,
+    5.6,
+    6.0,
+    6.5,
+    6.5,
+    5.5,
+    4.5,
+    3.0,
+    1.5,
+    0.7,
+]
 # Mean extra delay by scheduled departure hour: delays build up through the day and reset overnight.
-_HOUR_DELAY = [6.0, 4.0, 2.0, 0.0, -2.0, -8.0, -9.0, -8.0, -6.0, -4.0, -2.0, 0.0,
-               1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 12.0, 12.0, 10.0, 8.0, 6.0, 4.0]  # fmt: skip
+_HOUR_DELAY = [
+    6.0,
+    4.0,
+    2.0,
+    0.0,
+    -2.0,
+    -8.0,
+    -9.0,
+    -8.0,
+    -6.0,
+    -4.0,
+    -2.0,
+    0.0,
+    1.0,
+    3.0,
+    5.0,
+    7.0,
+    9.0,
+    11.0,
+    12.0,
+    12.0,
+    10.0,
+    8.0,
+    6.0,
+    4.0,
+]
 
 
 def _zipf(n: int, exponent: float) -> np.ndarray:
@@ -217,8 +276,13 @@ def airline_parquet(n_rows: int, seed: int = 0, data_path: str | os.PathLike | N
     on_gpu = gpu_generation_available()
     generator = "cupy" if on_gpu else "numpy"
     path = cache_dir() / f"airline_synthetic_{int(n_rows)}_seed{seed}_{generator}.parquet"
-    holds = {"rows": int(n_rows), "seed": seed, "generator": generator, "version": GENERATOR_VERSION,
-             "columns": COLUMNS}  # fmt: skip
+    holds = {
+        "rows": int(n_rows),
+        "seed": seed,
+        "generator": generator,
+        "version": GENERATOR_VERSION,
+        "columns": COLUMNS,
+    }
 
     def build(tmp: Path) -> None:
         frame = _make_cudf(int(n_rows), seed) if on_gpu else make_airline(int(n_rows), seed, on_gpu=False)

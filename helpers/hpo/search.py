@@ -52,8 +52,10 @@ class Dimension:
                 f"Dimension {self.name!r} has kind {self.kind!r}; use one of {', '.join(KINDS)}."
             )
         if not self.low < self.high or (self.kind == "log_int" and self.low < 1):
-            raise ValueError(f"Dimension {self.name!r} range ({self.low}, {self.high}) must have low < high "
-                             "(and low ≥ 1 for a log scale).")  # fmt: skip
+            raise ValueError(
+                f"Dimension {self.name!r} range ({self.low}, {self.high}) must have low < high "
+                "(and low ≥ 1 for a log scale)."
+            )
         if self.kind == "step" and (self.step <= 0 or (self.high - self.low) % self.step):
             raise ValueError(
                 f"Dimension {self.name!r} ({self.low}, {self.high}, {self.step}) must have a step dividing high-low."
@@ -134,9 +136,12 @@ class Dimension:
     def describe(self) -> str:
         """The range in words, for tables."""
         low, high = f"{self.low:g}", f"{self.high:g}"
-        return {"float": f"uniform {low}–{high}", "int": f"integer {low}–{high}",
-                "log_int": f"log-uniform integer {low}–{high}",
-                "step": f"{low}–{high} in steps of {self.step}"}[self.kind]  # fmt: skip
+        return {
+            "float": f"uniform {low}–{high}",
+            "int": f"integer {low}–{high}",
+            "log_int": f"log-uniform integer {low}–{high}",
+            "step": f"{low}–{high} in steps of {self.step}",
+        }[self.kind]
 
 
 def _spread(lo: float, hi: float, k: int) -> np.ndarray:
@@ -384,19 +389,25 @@ class Sweep:
         import pandas as pd
 
         rows = sorted(self.trials, key=lambda t: t.end)
-        frame = pd.DataFrame({
-            "evaluation": range(1, len(rows) + 1),
-            "elapsed_s": [t.end - self.start for t in rows],
-            "accuracy": [t.accuracy if t.ok else np.nan for t in rows],
-        })  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "evaluation": range(1, len(rows) + 1),
+                "elapsed_s": [t.end - self.start for t in rows],
+                "accuracy": [t.accuracy if t.ok else np.nan for t in rows],
+            }
+        )
         frame["best_so_far"] = frame["accuracy"].cummax().ffill()
         return frame
 
     def metrics(self) -> dict[str, float]:
         """The sweep's numbers as plain values for its parent run."""
         best = {} if self.best is None else {"best_accuracy": self.best.accuracy}
-        return {"evaluations": self.evaluations, "failed": self.failed, "wall_s": self.wall_s,
-                "spark_trials": self.spark_trials} | best  # fmt: skip
+        return {
+            "evaluations": self.evaluations,
+            "failed": self.failed,
+            "wall_s": self.wall_s,
+            "spark_trials": self.spark_trials,
+        } | best
 
     def reached(self, target: float | None) -> bool:
         """True when some trial's accuracy is at least `target` (never for no target)."""
@@ -428,9 +439,13 @@ def _log_trial(tracker: Tracker, parent: str, name: str, result: TrialResult) ->
 
 
 def evaluate(
-    tracker: Tracker | None, parent: str | None, name: str, objective: Objective, params: dict[str, Any],
+    tracker: Tracker | None,
+    parent: str | None,
+    name: str,
+    objective: Objective,
+    params: dict[str, Any],
     strategy: str,
-) -> TrialResult:  # fmt: skip
+) -> TrialResult:
     """Evaluate once, as a nested run FINISHED or FAILED when tracked; an interrupt marks the run FAILED."""
     if tracker is None or parent is None:
         return objective(params, strategy)
@@ -451,9 +466,13 @@ def _track(tracker: Tracker | None, parent: str | None, sweep: Sweep, run: Calla
 
 
 def run_sequential(
-    strategy: str, candidates: Iterable[dict[str, Any]], objective: Objective, tracker: Tracker | None,
-    budget: int, stop_at: float | None = None,
-) -> Sweep:  # fmt: skip
+    strategy: str,
+    candidates: Iterable[dict[str, Any]],
+    objective: Objective,
+    tracker: Tracker | None,
+    budget: int,
+    stop_at: float | None = None,
+) -> Sweep:
     """Evaluate precomputed candidates one after another (grid and random search), each as a nested run when
     tracked; with `stop_at`, stop once an accuracy reaches it."""
     from tqdm.auto import tqdm
@@ -477,9 +496,15 @@ class TrialFailed(RuntimeError):
 
 
 def run_optuna(
-    space: SearchSpace, budget: int, objective: Objective, tracker: Tracker | None, seed: int, startup: int,
-    stop_at: float | None = None, progress: bool = True,
-) -> Sweep:  # fmt: skip
+    space: SearchSpace,
+    budget: int,
+    objective: Objective,
+    tracker: Tracker | None,
+    seed: int,
+    startup: int,
+    stop_at: float | None = None,
+    progress: bool = True,
+) -> Sweep:
     """Optuna's TPE sampler (seeded, `startup` random trials first); failed trials are marked FAIL and skipped;
     with `stop_at`, the study stops once an accuracy reaches it."""
     import optuna
@@ -504,10 +529,17 @@ def run_optuna(
                 study.stop()
 
         return _track(
-            tracker, parent, sweep,
-            lambda: study.optimize(trial_value, n_trials=budget, catch=(TrialFailed,), callbacks=[stop],
-                                   show_progress_bar=progress),
-        )  # fmt: skip
+            tracker,
+            parent,
+            sweep,
+            lambda: study.optimize(
+                trial_value,
+                n_trials=budget,
+                catch=(TrialFailed,),
+                callbacks=[stop],
+                show_progress_bar=progress,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -584,10 +616,16 @@ def run_hyperopt(
                 with warnings.catch_warnings():  # PySpark warns on every SparkTrials task thread
                     warnings.filterwarnings("ignore", message="Spark session is not provided")
                     fmin(
-                        HyperoptObjective(objective, space, name), space.hyperopt(), algo=algo, max_evals=budget,
-                        trials=trials, rstate=np.random.default_rng(seed), return_argmin=False,
-                        loss_threshold=None if stop_at is None else -stop_at, show_progressbar=progress,
-                    )  # fmt: skip
+                        HyperoptObjective(objective, space, name),
+                        space.hyperopt(),
+                        algo=algo,
+                        max_evals=budget,
+                        trials=trials,
+                        rstate=np.random.default_rng(seed),
+                        return_argmin=False,
+                        loss_threshold=None if stop_at is None else -stop_at,
+                        show_progressbar=progress,
+                    )
             finally:
                 sweep.trials = hyperopt_results(trials, space, name)
                 sweep.spark_trials = len(sweep.trials) if spark is not None else 0
@@ -617,16 +655,18 @@ def summary_table(sweeps: dict[str, Sweep], tolerance: float = 0.005) -> pd.Data
     for name, sweep in sweeps.items():
         evals, seconds = sweep.reach(target)
         best = sweep.best
-        rows.append({
-            "strategy": name,
-            "evaluations": sweep.evaluations,
-            "failed": sweep.failed,
-            "best accuracy": best.accuracy if best else np.nan,
-            "wall s": sweep.wall_s,
-            "evaluations to target": evals,
-            "seconds to target": seconds,
-            "best params": best.params if best else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "strategy": name,
+                "evaluations": sweep.evaluations,
+                "failed": sweep.failed,
+                "best accuracy": best.accuracy if best else np.nan,
+                "wall s": sweep.wall_s,
+                "evaluations to target": evals,
+                "seconds to target": seconds,
+                "best params": best.params if best else None,
+            }
+        )
     return pd.DataFrame(rows).set_index("strategy")
 
 
@@ -660,8 +700,14 @@ def plot_curves(sweeps: dict[str, Sweep], target: float) -> Any:
         ax.set_xlabel(xlabel)
     axes[0].set_ylabel("best holdout accuracy so far")
     axes[0].legend(title="strategy")
-    axes[1].annotate("within 0.5 pt of the best", (0, target), xytext=(0, 3), textcoords="offset points",
-                     fontsize=8, color="grey")  # fmt: skip
+    axes[1].annotate(
+        "within 0.5 pt of the best",
+        (0, target),
+        xytext=(0, 3),
+        textcoords="offset points",
+        fontsize=8,
+        color="grey",
+    )
     fig.suptitle("Best-so-far accuracy on an equal budget")
     return fig
 
@@ -737,9 +783,14 @@ class Regime:
 
 
 def compare_strategies(
-    objective: Objective, max_trees: int, sizes: Iterable[int], levels: int, seeds: Iterable[int], startup: int,
+    objective: Objective,
+    max_trees: int,
+    sizes: Iterable[int],
+    levels: int,
+    seeds: Iterable[int],
+    startup: int,
     tolerance: float = 0.005,
-) -> list[Regime]:  # fmt: skip
+) -> list[Regime]:
     """For each space size: the full grid (`levels` per hyperparameter), its best minus `tolerance` as the target,
     then random, Hyperopt TPE and Optuna TPE per seed, in this process and untracked, stopping at the target or
     after as many evaluations as the grid took."""
@@ -756,12 +807,19 @@ def compare_strategies(
         regime = Regime(n_params, space, grid, grid.best.accuracy - tolerance, seeds)
         budget, target = len(candidates), regime.target
         regime.sweeps = {
-            "random": [run_sequential("random", space.random(budget, s), objective, None, budget, target) for s in seeds],
-            "hyperopt": [run_hyperopt(space, budget, objective, None, s, startup, stop_at=target, progress=False)
-                         for s in seeds],
-            "optuna": [run_optuna(space, budget, objective, None, s, startup, stop_at=target, progress=False)
-                       for s in seeds],
-        }  # fmt: skip
+            "random": [
+                run_sequential("random", space.random(budget, s), objective, None, budget, target)
+                for s in seeds
+            ],
+            "hyperopt": [
+                run_hyperopt(space, budget, objective, None, s, startup, stop_at=target, progress=False)
+                for s in seeds
+            ],
+            "optuna": [
+                run_optuna(space, budget, objective, None, s, startup, stop_at=target, progress=False)
+                for s in seeds
+            ],
+        }
         regimes.append(regime)
     return regimes
 
@@ -776,12 +834,19 @@ def study_table(regimes: list[Regime]) -> pd.DataFrame:
             effort = regime.effort(strategy)
             evals = [e for e, _, _ in effort]
             median_evals, median_s, missed = regime.median_effort(strategy)
-            rows.append({
-                "hyperparameters": regime.n_params, "strategy": strategy, "grid points": regime.budget,
-                "target accuracy": regime.target, "evaluations to target": median_evals,
-                "range": f"{min(evals)}–{max(evals)}", "seconds to target": median_s,
-                "seeds not reaching": missed, "seeds": len(effort),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "hyperparameters": regime.n_params,
+                    "strategy": strategy,
+                    "grid points": regime.budget,
+                    "target accuracy": regime.target,
+                    "evaluations to target": median_evals,
+                    "range": f"{min(evals)}–{max(evals)}",
+                    "seconds to target": median_s,
+                    "seeds not reaching": missed,
+                    "seeds": len(effort),
+                }
+            )
     return pd.DataFrame(rows).set_index(["hyperparameters", "strategy"])
 
 
@@ -790,8 +855,14 @@ def study_ratio(regime: Regime, strategy: str = "hyperopt", on: str = "seconds")
     grid_evals, grid_s, _ = regime.median_effort("grid")
     evals, seconds, missed = regime.median_effort(strategy)
     ratio = grid_s / seconds if on == "seconds" else grid_evals / evals
-    note = (f"{missed} of {len(regime.seeds)} {strategy} seeds never reached the target and are charged their whole "
-            "sweep, so the ratio is an upper bound") if missed else ""  # fmt: skip
+    note = (
+        (
+            f"{missed} of {len(regime.seeds)} {strategy} seeds never reached the target and are charged their whole "
+            "sweep, so the ratio is an upper bound"
+        )
+        if missed
+        else ""
+    )
     return ratio, note
 
 

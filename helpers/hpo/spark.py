@@ -54,23 +54,31 @@ def unavailable_reason(master: str) -> str | None:
     if master == OFF:
         return "Spark is switched off (spark_master='off'), so Hyperopt runs its trials one after another."
     if importlib.util.find_spec("pyspark") is None:
-        return ("PySpark is not installed, so Hyperopt runs its trials one after another; "
-                "`pip install pyspark` to run them on Spark.")  # fmt: skip
+        return (
+            "PySpark is not installed, so Hyperopt runs its trials one after another; "
+            "`pip install pyspark` to run them on Spark."
+        )
     home = os.environ.get("JAVA_HOME")
     if home and not os.access(Path(home) / "bin" / "java", os.X_OK):
-        return (f"JAVA_HOME={home} holds no runnable bin/java, so Hyperopt runs its trials one after another; point "
-                "JAVA_HOME at a JDK 17 or 21 (or unset it to use the `java` on PATH) to run them on Spark.")  # fmt: skip
+        return (
+            f"JAVA_HOME={home} holds no runnable bin/java, so Hyperopt runs its trials one after another; point "
+            "JAVA_HOME at a JDK 17 or 21 (or unset it to use the `java` on PATH) to run them on Spark."
+        )
     java = java_executable()
     if java is None:
-        return ("Java is not installed (no JAVA_HOME and no `java` on PATH), so Hyperopt runs its trials one after "
-                "another; install a JDK 17 or 21 to run them on Spark.")  # fmt: skip
+        return (
+            "Java is not installed (no JAVA_HOME and no `java` on PATH), so Hyperopt runs its trials one after "
+            "another; install a JDK 17 or 21 to run them on Spark."
+        )
     try:
         works = subprocess.run([java, "-version"], capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         works = False
     if not works:
-        return (f"`{java} -version` fails, so Hyperopt runs its trials one after another; install a JDK 17 or 21 "
-                "(or point JAVA_HOME at one) to run them on Spark.")  # fmt: skip
+        return (
+            f"`{java} -version` fails, so Hyperopt runs its trials one after another; install a JDK 17 or 21 "
+            "(or point JAVA_HOME at one) to run them on Spark."
+        )
     return None
 
 

@@ -108,8 +108,10 @@ class Tracker:
             except MlflowException:  # created meanwhile by a concurrent run
                 found = self.client.get_experiment_by_name(name)
         if found.lifecycle_stage != "active":
-            raise ValueError(f"Experiment {name!r} is deleted in {self.uri}; restore it with `mlflow experiments "
-                             "restore` or pass another experiment name.")  # fmt: skip
+            raise ValueError(
+                f"Experiment {name!r} is deleted in {self.uri}; restore it with `mlflow experiments "
+                "restore` or pass another experiment name."
+            )
         return found.experiment_id
 
     @contextmanager
@@ -126,8 +128,13 @@ class Tracker:
             mlflow.set_tracking_uri(previous)
 
     def _tags(self, role: str, strategy: str, parent: str | None = None) -> dict[str, str]:
-        tags = {SESSION_TAG: self.session, ROLE_TAG: role, STRATEGY_TAG: strategy,
-                "fsl.backend": self.backend, "fsl.hardware": self.hardware}  # fmt: skip
+        tags = {
+            SESSION_TAG: self.session,
+            ROLE_TAG: role,
+            STRATEGY_TAG: strategy,
+            "fsl.backend": self.backend,
+            "fsl.hardware": self.hardware,
+        }
         if parent is not None:
             tags[PARENT_TAG] = parent
         return tags
@@ -151,8 +158,14 @@ class Tracker:
         """Numbers (a sweep's best accuracy, evaluations, failures, wall time…) on a run."""
         self._log(run_id, metrics=metrics)
 
-    def _log(self, run_id: str, params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
-             tags: dict[str, str] | None = None, at: float | None = None) -> None:  # fmt: skip
+    def _log(
+        self,
+        run_id: str,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        tags: dict[str, str] | None = None,
+        at: float | None = None,
+    ) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         stamp = _ms(at if at is not None else time.time())
@@ -169,9 +182,11 @@ class Tracker:
     ) -> Iterator[str]:
         """A nested run for one trial with its parameters; FAILED if the block raises (an interrupt propagates)."""
         run = self.client.create_run(
-            self.experiment_id, start_time=None if start is None else _ms(start),
-            tags=self._tags("trial", strategy, parent), run_name=name,
-        )  # fmt: skip
+            self.experiment_id,
+            start_time=None if start is None else _ms(start),
+            tags=self._tags("trial", strategy, parent),
+            run_name=name,
+        )
         run_id = run.info.run_id
         self._log(run_id, params=params, at=start)
         try:
@@ -189,9 +204,15 @@ class Tracker:
         self.client.set_terminated(run_id, "FAILED" if accuracy is None else "FINISHED", end_time=_ms(end))
 
     def log_best_model(
-        self, model: Any, sample: Any, params: dict[str, Any], strategy: str, sweep_accuracy: float,
-        accuracy: float, registered_name: str,
-    ) -> Any:  # fmt: skip
+        self,
+        model: Any,
+        sample: Any,
+        params: dict[str, Any],
+        strategy: str,
+        sweep_accuracy: float,
+        accuracy: float,
+        registered_name: str,
+    ) -> Any:
         """Log the refitted best model in its own run and register it; returns the new ModelVersion."""
         import mlflow
         from mlflow.models import infer_signature
@@ -208,10 +229,13 @@ class Tracker:
             mlflow.log_params(params)
             mlflow.log_metrics({"accuracy": accuracy, "sweep_accuracy": sweep_accuracy})
             info = mlflow.sklearn.log_model(
-                model, name="model", registered_model_name=registered_name,
+                model,
+                name="model",
+                registered_model_name=registered_name,
                 signature=infer_signature(sample, predictions),
-                serialization_format="cloudpickle", pip_requirements=_requirements(self.backend),
-            )  # fmt: skip
+                serialization_format="cloudpickle",
+                pip_requirements=_requirements(self.backend),
+            )
         return self.client.get_model_version(registered_name, str(info.registered_model_version))
 
     def runs(self, session_only: bool = False) -> pd.DataFrame:

@@ -23,10 +23,15 @@ from helpers.rapids.release import PACKAGES, ROOT, ClassInfo, Release, Signature
 # RAPIDS classes whose instances the GPU path receives from calls whose result class the finder does not follow
 # (frames from readers, groupby objects, the `.dt` accessor, cuml.accel's profile results)
 VALUE_CLASSES = (
-    "cudf.DataFrame", "cudf.Series", "cudf.Index", "cudf.core.groupby.groupby.DataFrameGroupBy",
-    "cudf.core.groupby.groupby.SeriesGroupBy", "cudf.core.series.DatetimeProperties",
-    "cuml.accel.profilers.ProfileResults", "cuml.accel.profilers.MethodStats",
-)  # fmt: skip
+    "cudf.DataFrame",
+    "cudf.Series",
+    "cudf.Index",
+    "cudf.core.groupby.groupby.DataFrameGroupBy",
+    "cudf.core.groupby.groupby.SeriesGroupBy",
+    "cudf.core.series.DatetimeProperties",
+    "cuml.accel.profilers.ProfileResults",
+    "cuml.accel.profilers.MethodStats",
+)
 _BUILTINS_PASSING = {"tuple", "list", "sorted", "reversed", "dict"}
 
 
@@ -173,8 +178,14 @@ class Finder:
                 self._function(unit, node, {}, qualname)
         return list(dict.fromkeys(self.uses))
 
-    def _function(self, unit: _Unit, node: ast.FunctionDef, bound: dict[str, _Value | None], qualname: str,
-                  env: dict[str, _Value | None] | None = None) -> _Value | None:  # fmt: skip
+    def _function(
+        self,
+        unit: _Unit,
+        node: ast.FunctionDef,
+        bound: dict[str, _Value | None],
+        qualname: str,
+        env: dict[str, _Value | None] | None = None,
+    ) -> _Value | None:
         taints = tuple(sorted((k, v.kind, v.name, v.returns is not None) for k, v in bound.items() if v))
         closure = tuple(sorted(k for k, v in (env or {}).items() if v is not None))
         key = (unit.name, qualname, node.lineno, taints, closure)
@@ -213,9 +224,14 @@ class Finder:
         """True when `test` is `hasattr(v, "x")` (or an `and` of them) on a RAPIDS value and no RAPIDS class has x."""
         tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
         for t in tests:
-            if (isinstance(t, ast.Call) and getattr(t.func, "id", "") == "hasattr" and len(t.args) == 2
-                    and isinstance(t.args[1], ast.Constant) and self._quiet(unit, t.args[0], env) is not None
-                    and t.args[1].value in self.guard_absent):  # fmt: skip
+            if (
+                isinstance(t, ast.Call)
+                and getattr(t.func, "id", "") == "hasattr"
+                and len(t.args) == 2
+                and isinstance(t.args[1], ast.Constant)
+                and self._quiet(unit, t.args[0], env) is not None
+                and t.args[1].value in self.guard_absent
+            ):
                 return True
         return False
 
@@ -273,8 +289,12 @@ class Finder:
                     self._bind(item.optional_vars, value, env)
             self._block(unit, node.body, env, returned)
         elif isinstance(node, ast.Try):
-            self._block(unit, [*node.body, *[s for h in node.handlers for s in h.body], *node.orelse,
-                               *node.finalbody], env, returned)  # fmt: skip
+            self._block(
+                unit,
+                [*node.body, *[s for h in node.handlers for s in h.body], *node.orelse, *node.finalbody],
+                env,
+                returned,
+            )
         elif isinstance(node, ast.Raise | ast.Assert | ast.Delete):
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
@@ -393,7 +413,20 @@ class Finder:
             for arg in node.args.args:
                 inner[arg.arg] = None
             body = self._expr(unit, node.body, inner)
-            return _Value("func", "<lambda>", ast.FunctionDef(name="<lambda>", args=node.args, body=[], decorator_list=[], returns=None, type_params=[], lineno=node.lineno), body)  # fmt: skip
+            return _Value(
+                "func",
+                "<lambda>",
+                ast.FunctionDef(
+                    name="<lambda>",
+                    args=node.args,
+                    body=[],
+                    decorator_list=[],
+                    returns=None,
+                    type_params=[],
+                    lineno=node.lineno,
+                ),
+                body,
+            )
         if isinstance(node, ast.IfExp):
             self._expr(unit, node.test, env)
             dead = self._guard_dead(unit, node.test, env)
@@ -481,9 +514,11 @@ def _hasattr_names(units: list[_Unit]) -> set[str]:
         n.args[1].value
         for u in units
         for n in ast.walk(u.tree)
-        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "hasattr" and len(n.args) == 2
+        if isinstance(n, ast.Call)
+        and getattr(n.func, "id", "") == "hasattr"
+        and len(n.args) == 2
         and isinstance(n.args[1], ast.Constant)
-    }  # fmt: skip
+    }
 
 
 def find_uses(release: Release, units: list[_Unit], fields: dict[str, str]) -> list[Use]:

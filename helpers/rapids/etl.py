@@ -286,7 +286,14 @@ def run_zero_code(
     """Run the pandas pipeline in a fresh Python process, under `python -m cudf.pandas` when `accelerator` is
     'cudf.pandas' (it must be loaded before pandas), and return its timings, result and GPU activity."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    args = {"parquet": str(inputs.parquet), "csv": str(inputs.csv), "airports": str(inputs.airports),
-            "rows": inputs.rows, "out_dir": str(out_dir), "warmup": warmup, "repeats": repeats}  # fmt: skip
+    args = {
+        "parquet": str(inputs.parquet),
+        "csv": str(inputs.csv),
+        "airports": str(inputs.airports),
+        "rows": inputs.rows,
+        "out_dir": str(out_dir),
+        "warmup": warmup,
+        "repeats": repeats,
+    }
     script = Path(__file__).with_name("etl_zero_code.py")
     return launch(script, args, out_dir / "zero_code.json", accelerator, timeout_s)

@@ -33,14 +33,26 @@ class EstimatorSpec:
 SPECS: dict[str, EstimatorSpec] = {
     spec.name: spec
     for spec in (
-        EstimatorSpec("random_forest", "RandomForestClassifier", {"n_estimators": 50, "max_depth": 12}, "accuracy", False, True, 0.02),
-        EstimatorSpec("logistic_regression", "LogisticRegression", {"max_iter": 300}, "accuracy", True, False, 0.01),
-        EstimatorSpec("kmeans", "KMeans", {"n_clusters": 8, "n_init": 1}, "inertia_per_row", True, False, 0.05),
+        EstimatorSpec(
+            "random_forest",
+            "RandomForestClassifier",
+            {"n_estimators": 50, "max_depth": 12},
+            "accuracy",
+            False,
+            True,
+            0.02,
+        ),
+        EstimatorSpec(
+            "logistic_regression", "LogisticRegression", {"max_iter": 300}, "accuracy", True, False, 0.01
+        ),
+        EstimatorSpec(
+            "kmeans", "KMeans", {"n_clusters": 8, "n_init": 1}, "inertia_per_row", True, False, 0.05
+        ),
         EstimatorSpec("knn", "KNeighborsClassifier", {"n_neighbors": 5}, "accuracy", True, True, 0.02),
         EstimatorSpec("pca", "PCA", {"n_components": 5}, "explained_variance", True, False, 0.01),
         EstimatorSpec("umap", "UMAP", {"n_components": 2}, "none", True, True, 0.0),
     )
-}  # fmt: skip
+}
 # UMAP is left unseeded on both stacks: a random_state makes umap-learn run single-threaded and cuML take its
 # deterministic (slower) path, the documented price of reproducibility; its embedding is not scored anyway.
 # cuML 26.10's PCA takes no random_state (tests/test_rapids_api.py), so PCA is unseeded on both stacks too.
@@ -50,8 +62,23 @@ _PARALLEL = {"RandomForestClassifier", "KNeighborsClassifier", "UMAP"}
 # comparable work is fit plus the query, so that is what the fit timing of these estimators covers.
 _FIT_WITH_QUERY = {"KNeighborsClassifier"}
 # The settings stated beside the timings, when the estimator has them (defaults included).
-_SETTINGS = ("n_estimators", "max_depth", "n_bins", "n_streams", "solver", "max_iter", "n_clusters", "init", "n_init",
-             "n_neighbors", "algorithm", "n_components", "svd_solver", "n_jobs", "random_state")  # fmt: skip
+_SETTINGS = (
+    "n_estimators",
+    "max_depth",
+    "n_bins",
+    "n_streams",
+    "solver",
+    "max_iter",
+    "n_clusters",
+    "init",
+    "n_init",
+    "n_neighbors",
+    "algorithm",
+    "n_components",
+    "svd_solver",
+    "n_jobs",
+    "random_state",
+)
 
 
 @dataclass
@@ -163,8 +190,9 @@ def benchmark_estimator(
     with_query = spec.cls in _FIT_WITH_QUERY
     fit = measure(
         (lambda: model.fit(*fit_args).predict(x_test)) if with_query else (lambda: model.fit(*fit_args)),
-        warmup=warmup, repeats=repeats,
-    )  # fmt: skip
+        warmup=warmup,
+        repeats=repeats,
+    )
     predict: Timing | None = None
     if spec.metric == "accuracy":
         predict = measure(lambda: model.predict(x_test), warmup=warmup, repeats=repeats)
@@ -208,7 +236,14 @@ def run_accel(
     out_dir.mkdir(parents=True, exist_ok=True)
     arrays = out_dir / "ml_data.npz"
     np.savez(arrays, x_train=data.x_train, x_test=data.x_test, y_train=data.y_train, y_test=data.y_test)
-    args = {"arrays": str(arrays), "specs": specs, "seed": seed, "slow_rows": data.slow_rows,
-            "query_rows": data.query_rows, "warmup": warmup, "repeats": repeats}  # fmt: skip
+    args = {
+        "arrays": str(arrays),
+        "specs": specs,
+        "seed": seed,
+        "slow_rows": data.slow_rows,
+        "query_rows": data.query_rows,
+        "warmup": warmup,
+        "repeats": repeats,
+    }
     script = Path(__file__).with_name("ml_zero_code.py")
     return launch(script, args, out_dir / "accel.json", accelerator, timeout_s)

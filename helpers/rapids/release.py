@@ -57,10 +57,24 @@ def fetch(dest: Path, pyproject: Path = ROOT / "pyproject.toml") -> dict[str, st
     with tempfile.TemporaryDirectory() as tmp:
         for requirement in requirements(pyproject):
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                 "--python-version", "3.12", "--platform", "manylinux_2_28_x86_64", "-d", tmp, requirement],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    "3.12",
+                    "--platform",
+                    "manylinux_2_28_x86_64",
+                    "-d",
+                    tmp,
+                    requirement,
+                ],
                 check=True,
-            )  # fmt: skip
+            )
         for wheel in sorted(Path(tmp).glob("*.whl")):
             name, version = wheel.name.split("-")[:2]
             versions[name] = version
@@ -163,8 +177,12 @@ def _parse_py(module: ModuleInfo, text: str, is_package: bool) -> None:
     while statements:
         node = statements.pop(0)
         if isinstance(node, ast.If | ast.Try):
-            statements[:0] = [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
-                              *[s for h in getattr(node, "handlers", []) for s in h.body]]  # fmt: skip
+            statements[:0] = [
+                *node.body,
+                *getattr(node, "orelse", []),
+                *getattr(node, "finalbody", []),
+                *[s for h in getattr(node, "handlers", []) for s in h.body],
+            ]
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
@@ -310,8 +328,12 @@ class Release:
         """The parsed module `dotted` (e.g. 'cudf.core.dataframe'), or None when the release has no such module."""
         if dotted not in self._modules:
             base = self.root.joinpath(*dotted.split("."))
-            candidates = [(base / "__init__.py", True), (base / "__init__.pyx", True),
-                          (base.with_suffix(".py"), False), (base.with_suffix(".pyx"), False)]  # fmt: skip
+            candidates = [
+                (base / "__init__.py", True),
+                (base / "__init__.pyx", True),
+                (base.with_suffix(".py"), False),
+                (base.with_suffix(".pyx"), False),
+            ]
             found = next(((p, pkg) for p, pkg in candidates if p.is_file()), None)
             if found is None:
                 self._modules[dotted] = None

@@ -74,9 +74,14 @@ def cuml_accel_activity(method_calls: Mapping[str, Any], active: bool) -> Activi
     stats = list(method_calls.values())
     fallbacks = tuple(sorted(name for name, s in method_calls.items() if s.cpu_calls))
     return Activity(
-        "cuml.accel", active, sum(s.gpu_calls for s in stats), sum(s.cpu_calls for s in stats),
-        float(sum(s.gpu_time for s in stats)), float(sum(s.cpu_time for s in stats)), fallbacks,
-    )  # fmt: skip
+        "cuml.accel",
+        active,
+        sum(s.gpu_calls for s in stats),
+        sum(s.cpu_calls for s in stats),
+        float(sum(s.gpu_time for s in stats)),
+        float(sum(s.cpu_time for s in stats)),
+        fallbacks,
+    )
 
 
 def is_active(accelerator: str | None) -> bool:
@@ -140,10 +145,14 @@ def total_activity(activities: list[dict[str, Any]]) -> dict[str, Any]:
     if not parts:
         return Activity(None, False).to_dict()
     return Activity(
-        parts[0].accelerator, all(p.active for p in parts), sum(p.gpu_calls for p in parts),
-        sum(p.cpu_calls for p in parts), sum(p.gpu_s for p in parts), sum(p.cpu_s for p in parts),
+        parts[0].accelerator,
+        all(p.active for p in parts),
+        sum(p.gpu_calls for p in parts),
+        sum(p.cpu_calls for p in parts),
+        sum(p.gpu_s for p in parts),
+        sum(p.cpu_s for p in parts),
         tuple(sorted({f for p in parts for f in p.fallbacks})),
-    ).to_dict()  # fmt: skip
+    ).to_dict()
 
 
 def describe(activity: Mapping[str, Any]) -> str:

@@ -17,8 +17,15 @@ def test_training_on_cuda_and_gpu_latency_are_measured():
     data = load_data(limit=200)
     result = train(make_cnn("separable"), data, TrainConfig(epochs=2, device="cuda", progress=False), seed=0)
     assert next(result.model.parameters()).is_cuda
-    v = measure_variant("gpu_check", "architecture", result.model, data.x_test[:4], [result.test_accuracy], [0],
-                        min_run_time=0.05)  # fmt: skip
+    v = measure_variant(
+        "gpu_check",
+        "architecture",
+        result.model,
+        data.x_test[:4],
+        [result.test_accuracy],
+        [0],
+        min_run_time=0.05,
+    )
     assert v.gpu_latency_ms_b1 is not None and v.gpu_latency_ms_b1 > 0
     assert torch.cuda.is_initialized()
 
