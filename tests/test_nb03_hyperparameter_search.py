@@ -33,8 +33,13 @@ def _sweeps(results) -> list[str]:
     return [*STRATEGIES, "hyperopt-spark"] if results["hpo.spark_trials"] else list(STRATEGIES)
 
 
+def _trials(results) -> int:
+    spark = results["params.spark_budget"] if results["hpo.spark_trials"] else 0
+    return len(STRATEGIES) * results["params.budget"] + spark
+
+
 def _expected_runs(results) -> int:
-    return len(_sweeps(results)) * (1 + results["params.budget"]) + 1  # parents, trials, the best model
+    return len(_sweeps(results)) + _trials(results) + 1  # parents, trials, the best model
 
 
 def test_every_strategy_ran_its_budget_inside_the_space(smoke):
@@ -59,7 +64,7 @@ def test_store_holds_every_run_with_params_metrics_and_a_registered_model(smoke)
     runs = _session_runs(r)
     assert len(runs) == _expected_runs(r) and set(runs["status"]) == {"FINISHED"}
     trials = runs[runs[f"tags.{ROLE_TAG}"] == "trial"]
-    assert len(trials) == len(_sweeps(r)) * r["params.budget"]
+    assert len(trials) == _trials(r)
     for column in (
         "params.max_depth",
         "params.max_features",
@@ -86,7 +91,7 @@ def test_store_holds_every_run_with_params_metrics_and_a_registered_model(smoke)
 
 def test_spark_trials_ran_where_java_is_present(smoke):
     r = smoke.results
-    expected = r["params.budget"] if java_executable() else 0
+    expected = r["params.spark_budget"] if java_executable() else 0
     assert r["hpo.spark_trials"] == expected
 
 
