@@ -100,14 +100,22 @@ def test_command_line_run_with_overrides(tmp_path):
     assert "params.profile = smoke" in printed and "params.matmul_size = 64" in printed
 
 
+BAD_PARAMETERS = (
+    (("profile", "nope"), "ValueError: Unknown profile 'nope': use one of 'smoke', 'cpu', 'gpu', 'auto'."),
+    (("seeed", "1"), "ValueError: Unknown parameter(s) seeed: this notebook takes profile, "),
+)
+
+
 @pytest.fixture(scope="module")
 def bad_runs(tmp_path_factory) -> dict[Path, tuple[subprocess.CompletedProcess, Path]]:
-    """Every notebook run from the command line with `-p profile nope`, a few at a time."""
+    """Every notebook run from the command line with a bad parameter, a few at a time: every other notebook gets
+    an unknown profile, the rest a parameter it does not declare (a misspelt `-p NAME`)."""
     out_dir = tmp_path_factory.mktemp("papermill-bad")
 
     def run(notebook: Path) -> tuple[subprocess.CompletedProcess, Path]:
         output = out_dir / notebook.name
-        return _papermill(str(notebook), str(output), "-p", "profile", "nope", cwd=NOTEBOOKS_DIR), output
+        bad = BAD_PARAMETERS[NOTEBOOKS.index(notebook) % 2][0]
+        return _papermill(str(notebook), str(output), "-p", *bad, cwd=NOTEBOOKS_DIR), output
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         return dict(zip(NOTEBOOKS, pool.map(run, NOTEBOOKS), strict=True))
@@ -116,7 +124,7 @@ def bad_runs(tmp_path_factory) -> dict[Path, tuple[subprocess.CompletedProcess, 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
 def test_bad_value_stops_the_run_early_with_a_clear_message(notebook, bad_runs):
     done, output = bad_runs[notebook]
-    message = "ValueError: Unknown profile 'nope': use one of 'smoke', 'cpu', 'gpu', 'auto'."
+    message = BAD_PARAMETERS[NOTEBOOKS.index(notebook) % 2][1]
     assert done.returncode != 0
     assert message in done.stderr, f"papermill did not show the notebook's error:\n{done.stderr[-3000:]}"
     cells = nbformat.read(output, as_version=4).cells
