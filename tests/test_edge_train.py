@@ -10,7 +10,7 @@ from helpers.compression.models import MLP
 from helpers.compression.train import (
     DistillationLoss,
     TrainConfig,
-    accuracy_over_seeds,
+    accuracy_summary,
     cpu_threads,
     evaluate,
     fine_tune,
@@ -38,8 +38,8 @@ def test_training_learns_and_is_reproducible(data):
     assert evaluate(first.model, data.x_val, data.y_val) == pytest.approx(first.val_accuracy)
 
 
-def test_accuracy_over_seeds_summarises(data):
-    mean, std, per_seed = accuracy_over_seeds(small_mlp, [0, 1], data, CONFIG)
+def test_accuracy_summary_of_runs_over_seeds(data):
+    mean, std, per_seed = accuracy_summary(train_over_seeds(small_mlp, [0, 1], data, CONFIG))
     assert len(per_seed) == 2 and min(per_seed) <= mean <= max(per_seed) and std >= 0
     assert (mean, std) == pytest.approx((sum(per_seed) / 2, abs(per_seed[0] - per_seed[1]) / 2**0.5))
 

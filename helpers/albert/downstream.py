@@ -81,23 +81,19 @@ def _balanced(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarra
     return rng.permutation(np.concatenate(picks))  # exactly n examples, class sizes differ by at most one
 
 
-def package_task(
-    documents: Sequence,
-    docs: TokenDocs,
-    special: SpecialTokens,
-    max_len: int,
-    n_train: int,
-    n_test: int,
-    rng: np.random.Generator,
-) -> DownstreamTask:
+Sides = dict[str, tuple[Sequence[int], int]]  # side ('train' / 'test') → (document indices, examples)
+
+
+def _package_pairs(
+    documents: Sequence, docs: TokenDocs, sides: Sides, rng: np.random.Generator
+) -> tuple[tuple[str, ...], dict[str, list[Pair]]]:
     """Single paragraph → its package; classes with at least MIN_PER_CLASS paragraphs on both sides, sampled
     with balanced classes (chance = 1 / number of classes)."""
-    train_idx, test_idx = split_documents(documents)
-    sides = {}
-    for side, indices in (("train", train_idx), ("test", test_idx)):
-        rows = [(source_of(documents[i].doc_id), d_tokens) for i in indices for d_tokens in docs[i]]
-        sides[side] = rows
-    counts = {side: pd.Series([r[0] for r in rows]).value_counts() for side, rows in sides.items()}
+    rows = {
+        side: [(source_of(documents[i].doc_id), d_tokens) for i in indices for d_tokens in docs[i]]
+        for side, (indices, _) in sides.items()
+    }
+    counts = {side: pd.Series([r[0] for r in side_rows]).value_counts() for side, side_rows in rows.items()}
     names = sorted(
         s
         for s in counts["train"].index
@@ -106,19 +102,19 @@ def package_task(
     require(
         len(names) >= 2, f"Only {names} have {MIN_PER_CLASS} paragraphs on both sides; add corpus sources."
     )
-    encoded = {}
-    for side, n in (("train", n_train), ("test", n_test)):
-        rows = [r for r in sides[side] if r[0] in names]
-        labels = np.asarray([names.index(r[0]) for r in rows])
+    pairs = {}
+    for side, (_, n) in sides.items():
+        kept = [r for r in rows[side] if r[0] in names]
+        labels = np.asarray([names.index(r[0]) for r in kept])
         chosen = _balanced(labels, n, rng)
-        pairs = [Pair(tuple(rows[i][1]), (), int(labels[i]), (0, 0), (0, 0)) for i in chosen]
-        encoded[side] = encode_pairs(pairs, special, max_len)
-    return DownstreamTask("package", tuple(names), encoded["train"], encoded["test"])
+        pairs[side] = [Pair(tuple(kept[i][1]), (), int(labels[i]), (0, 0), (0, 0)) for i in chosen]
+    return tuple(names), pairs
 
 
 def _next_or_later_pairs(
     docs: TokenDocs, indices: Sequence[int], n: int, rng: np.random.Generator
 ) -> list[Pair]:
+    """Segment pair in order → does B directly follow A (0) or come two or more segments later (1)?"""
     starts = [(d, s) for d in indices for s in range(1, len(docs[d]) - 3)]  # s + 2 before the closing segment
     require(starts, "No held-out document has five segments; use a corpus with longer documents.")
     picks = rng.integers(0, len(starts), size=n)
@@ -132,22 +128,6 @@ def _next_or_later_pairs(
     return pairs
 
 
-def next_or_later_task(
-    documents: Sequence,
-    docs: TokenDocs,
-    special: SpecialTokens,
-    max_len: int,
-    n_train: int,
-    n_test: int,
-    rng: np.random.Generator,
-) -> DownstreamTask:
-    """Segment pair in order → does B directly follow A (0) or come two or more segments later (1)?"""
-    train_idx, test_idx = split_documents(documents)
-    train = encode_pairs(_next_or_later_pairs(docs, train_idx, n_train, rng), special, max_len)
-    test = encode_pairs(_next_or_later_pairs(docs, test_idx, n_test, rng), special, max_len)
-    return DownstreamTask("next_or_later", ("next", "later"), train, test)
-
-
 def build_tasks(
     documents: Sequence,
     docs: TokenDocs,
@@ -159,9 +139,23 @@ def build_tasks(
 ) -> dict[str, DownstreamTask]:
     """Both downstream tasks from the held-out documents, identical for every pretrained model."""
     rng = np.random.default_rng(seed)
+    train_idx, test_idx = split_documents(documents)
+    sides = {"train": (train_idx, n_train), "test": (test_idx, n_test)}
+    labelled = {
+        "package": _package_pairs(documents, docs, sides, rng),
+        "next_or_later": (
+            ("next", "later"),
+            {side: _next_or_later_pairs(docs, indices, n, rng) for side, (indices, n) in sides.items()},
+        ),
+    }
     return {
-        "package": package_task(documents, docs, special, max_len, n_train, n_test, rng),
-        "next_or_later": next_or_later_task(documents, docs, special, max_len, n_train, n_test, rng),
+        name: DownstreamTask(
+            name,
+            labels,
+            encode_pairs(pairs["train"], special, max_len),
+            encode_pairs(pairs["test"], special, max_len),
+        )
+        for name, (labels, pairs) in labelled.items()
     }
 
 

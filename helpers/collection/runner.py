@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from helpers.collection.outputs import tidy_file
 from helpers.core.cache import locked
 from helpers.core.params import PROFILE_ENV, resolve_profile
-from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, write_json_atomic
+from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, create_dir, write_json_atomic
 
 DEFAULT_TIMEOUT_S = 1800
 RUN_TOKEN_ENV = "FSL_RUN_TOKEN"  # inherited by every process a notebook starts, so that none escapes clean-up
@@ -352,12 +352,7 @@ class RunFolder:
     def open(cls, out: Path) -> RunFolder:
         """Create and lock a new run folder behind `out` (call check_out first)."""
         runs = runs_folder(out)
-        try:
-            runs.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ValueError(
-                f"Cannot create {runs} ({error.strerror}); pass --out under a folder you can write."
-            ) from error
+        create_dir(runs, "pass --out under a folder you can write")
         with locked(runs):
             others = [p for p in runs.iterdir() if p.is_dir() and _busy(p)]
             now = dt.datetime.now(dt.UTC)

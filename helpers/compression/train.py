@@ -215,17 +215,8 @@ def train_over_seeds(
     return results
 
 
-def accuracy_over_seeds(
-    build_fn: Callable[[], nn.Module],
-    seeds: Sequence[int],
-    data: EdgeData,
-    config: TrainConfig,
-    loss_fn_factory: Callable[[int], LossFn | None] | None = None,
-    desc: str = "seeds",
-) -> tuple[float, float, list[float]]:
-    """Train build_fn() once per seed and return (mean, std, per-seed) held-out test accuracy."""
-    per_seed = [
-        r.test_accuracy for r in train_over_seeds(build_fn, seeds, data, config, loss_fn_factory, desc)
-    ]
+def accuracy_summary(results: Sequence[TrainResult]) -> tuple[float, float, list[float]]:
+    """(mean, std, per-seed) held-out test accuracy of runs from `train_over_seeds`."""
+    per_seed = [r.test_accuracy for r in results]
     mean, std, _ = mean_std(per_seed)
     return mean, std, per_seed

@@ -43,14 +43,18 @@ def artifact_dir(name: str) -> Path:
     return path
 
 
-def _writable_dir(path: Path, env: str) -> Path:
-    """`path`, created if needed, or one sentence naming `env` when it cannot be written."""
+def create_dir(path: Path, remedy: str) -> Path:
+    """`path`, created if needed, or one sentence ending in `remedy` when it cannot be created."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ValueError(
-            f"Cannot create {path} ({error.strerror}); set {env} to a folder you can write."
-        ) from error
+        raise ValueError(f"Cannot create {path} ({error.strerror}); {remedy}.") from error
+    return path
+
+
+def _writable_dir(path: Path, env: str) -> Path:
+    """`path`, created if needed, or one sentence naming `env` when it cannot be written."""
+    create_dir(path, f"set {env} to a folder you can write")
     if not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"{path} is not writable; set {env} to a folder you can write.")
     return path
