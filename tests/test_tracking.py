@@ -59,6 +59,9 @@ def test_tracking_uri_precedence(tmp_path, monkeypatch):
         ui_command(f"sqlite:///{tmp_path}/a b/m.db") == "mlflow ui --backend-store-uri 'sqlite:///a b/m.db'"
     )
     assert ui_command("http://tracking:5000") == "mlflow ui --backend-store-uri http://tracking:5000"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    home_store = f"sqlite:///{tmp_path}/home/.local/m.db"
+    assert ui_command(home_store) == 'mlflow ui --backend-store-uri "sqlite:///$HOME/.local/m.db"'
 
 
 def test_sequential_sweep_logs_nested_runs_and_survives_a_failure(store):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from helpers.core.results import CACHE_DIR_ENV, file_mode, to_jsonable, write_json_atomic
+from helpers.core.results import CACHE_DIR_ENV, file_mode, short_paths, to_jsonable, write_json_atomic
 
 MANIFEST_SUFFIX = ".manifest.json"
 TMP_MARK = ".building-"
@@ -156,7 +156,7 @@ def verified(
         if reason is None:
             return path
         if reason != "is missing":
-            print(f"Cache {path} {reason}; rebuilding it.")
+            print(f"Cache {short_paths(str(path))} {reason}; rebuilding it.")
         _sweep_stale(path)
         tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
         _remove(tmp)

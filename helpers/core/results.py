@@ -154,7 +154,7 @@ def _shown(value: Any, unit: str) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_shown(v, unit) for v in value) + "]"
     if isinstance(value, str):
-        return _short_paths(value)
+        return short_paths(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if unit == "bytes":
@@ -162,7 +162,7 @@ def _shown(value: Any, unit: str) -> str:
     return f"{_number(value)}{unit}" if unit == "×" else f"{_number(value)} {unit}".rstrip()
 
 
-def _short_paths(text: str) -> str:
+def short_paths(text: str) -> str:
     """`text` with this machine's folders shortened (`<out>/…`, `~/…`), so that printed values carry no absolute
     path of the machine that ran the notebook."""
     out = output_dir()

@@ -481,12 +481,15 @@ def run_sequential(
         sweep = Sweep(strategy, budget, time.time())
 
         def run() -> None:
-            for index, params in enumerate(tqdm(list(candidates), desc=strategy, leave=False)):
-                sweep.trials.append(
-                    evaluate(tracker, parent, f"{strategy}-{index:03d}", objective, params, strategy)
-                )
-                if sweep.reached(stop_at):
-                    break
+            with tqdm(
+                list(candidates), desc=strategy, leave=False
+            ) as bar:  # closed (and cleared) on an early stop
+                for index, params in enumerate(bar):
+                    sweep.trials.append(
+                        evaluate(tracker, parent, f"{strategy}-{index:03d}", objective, params, strategy)
+                    )
+                    if sweep.reached(stop_at):
+                        break
 
         return _track(tracker, parent, sweep, run)
 

@@ -66,10 +66,12 @@ def sqlite_file(uri: str) -> Path | None:
 
 
 def ui_command(uri: str) -> str:
-    """The shell command that opens the MLflow UI on this store, run from the current folder (a SQLite path is
-    given relative to it, so that the printed command names no folder of the machine that ran the notebook)."""
+    """The shell command that opens the MLflow UI on this store; a SQLite file under the home folder is named from
+    `$HOME`, one elsewhere relative to the current folder, so the command names no folder of the machine that ran it."""
     database = sqlite_file(uri)
     if database is not None and database.is_absolute():
+        if database.is_relative_to(Path.home()):
+            return f'mlflow ui --backend-store-uri "sqlite:///$HOME/{database.relative_to(Path.home())}"'
         uri = f"sqlite:///{os.path.relpath(database)}"
     return f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
