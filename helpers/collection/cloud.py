@@ -166,14 +166,15 @@ def stamped(nb: NotebookNode, repo: Repository, path: str) -> NotebookNode:
     both are replaced), so that a reader sees what the notebook is before how to launch it."""
     result = copy.deepcopy(nb)
     ours = (BADGES_TAG, SETUP_TAG)
+    old_setup = [c for c in result.cells if SETUP_TAG in c.metadata.get("tags", [])]
     result.cells = [
         c for c in result.cells if not set(c.metadata.get("tags", [])) & set(ours) and c.get("id") not in ours
     ]
     at = title_end(result.cells)
-    result.cells[at:at] = [
-        _cell(result, "markdown", badge_row(repo, path), BADGES_TAG),
-        _cell(result, "code", setup_source(repo), SETUP_TAG),
-    ]
+    setup = _cell(result, "code", setup_source(repo), SETUP_TAG)
+    if old_setup:  # an executed notebook keeps its count: re-stamping an unchanged cell changes nothing
+        setup.execution_count = old_setup[0].get("execution_count")
+    result.cells[at:at] = [_cell(result, "markdown", badge_row(repo, path), BADGES_TAG), setup]
     return result
 
 

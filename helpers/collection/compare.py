@@ -463,7 +463,11 @@ def publish(run_dir: Path, references_dir: Path = REFERENCES_DIR, name: str | No
     data = json.loads((run_dir / "run.json").read_text()) | {"machine": name}
     write_json_atomic(target / "run.json", _scrub_data(data, run_dir))
     write_json_atomic(target / "claims.json", _scrub_data(run.claims, run_dir))
-    report = re.sub(r"\[([^\]]+)\]\(\1\.ipynb\)", r"\1", (run_dir / "report.md").read_text())
+    report = (run_dir / "report.md").read_text()
+    report = re.sub(
+        r"\[([^\]]+)\]\(\1\.html\) \(\[ipynb\]\(\1\.ipynb\)\)", r"\1", report
+    )  # unpublished pages
+    report = re.sub(r"\[([^\]]+)\]\(\1\.ipynb\)", r"\1", report)
     (target / "report.md").write_text(_scrub(report, run_dir))
     for figure in sorted(run_dir.glob("*.png")):
         shutil.copyfile(figure, target / figure.name)
