@@ -472,9 +472,10 @@ def run_sequential(
     tracker: Tracker | None,
     budget: int,
     stop_at: float | None = None,
+    progress: bool = True,
 ) -> Sweep:
     """Evaluate precomputed candidates one after another (grid and random search), each as a nested run when
-    tracked; with `stop_at`, stop once an accuracy reaches it."""
+    tracked; with `stop_at`, stop once an accuracy reaches it; `progress` shows a bar."""
     from tqdm.auto import tqdm
 
     with _parent(tracker, strategy, budget) as parent:
@@ -802,7 +803,7 @@ def compare_strategies(
     for n_params in sizes:
         space = SearchSpace.ladder(max_trees, n_params)
         candidates = space.grid_of((levels,) * n_params)
-        grid = run_sequential("grid", candidates, objective, None, len(candidates))
+        grid = run_sequential("grid", candidates, objective, None, len(candidates), progress=False)
         if grid.best is None:
             raise ValueError(
                 f"Every grid trial failed in the {n_params}-hyperparameter space: {first_error({'grid': grid})}"
@@ -811,7 +812,9 @@ def compare_strategies(
         budget, target = len(candidates), regime.target
         regime.sweeps = {
             "random": [
-                run_sequential("random", space.random(budget, s), objective, None, budget, target)
+                run_sequential(
+                    "random", space.random(budget, s), objective, None, budget, target, progress=False
+                )
                 for s in seeds
             ],
             "hyperopt": [
