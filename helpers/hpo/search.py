@@ -482,9 +482,8 @@ def run_sequential(
         sweep = Sweep(strategy, budget, time.time())
 
         def run() -> None:
-            with tqdm(
-                list(candidates), desc=strategy, leave=False
-            ) as bar:  # closed (and cleared) on an early stop
+            bar = tqdm(list(candidates), desc=strategy, leave=False, disable=not progress)
+            with bar:  # closed (and cleared) on an early stop
                 for index, params in enumerate(bar):
                     sweep.trials.append(
                         evaluate(tracker, parent, f"{strategy}-{index:03d}", objective, params, strategy)
