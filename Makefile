@@ -8,7 +8,7 @@ RAPIDS_SRC := .cache/rapids-src
 # `make run` on a GPU machine adds the RAPIDS extra that matches the driver (one line says why not); EXTRAS=… overrides.
 EXTRAS ?= $(shell $(PYTHON) helpers/collection/rapids_extra.py)
 
-.PHONY: run test lint lab notebooks gpu-check venv clean rapids-src
+.PHONY: run test lint lab notebooks gpu-check binder-check venv clean rapids-src
 
 venv: $(STAMP)
 
@@ -34,8 +34,14 @@ run: $(STAMP)
 	$(PY) -m helpers run --profile $(PROFILE); code=$$?; $(PY) -m helpers compare --references reports/latest; exit $$code
 
 ## Lint, unit tests, every notebook once under papermill (smoke profile), its deterministic cells vs the committed ones.
+## Tests run on one worker per core (at most 4); the tests of one notebook share a worker and its single smoke run.
 test: $(STAMP) lint $(RAPIDS_SRC)/versions.json
-	FSL_PROFILE=smoke $(PY) -m pytest tests --timeout 900 --durations 15
+	FSL_PROFILE=smoke $(PY) -m pytest tests -m "not network" -n auto --maxprocesses 4 --dist loadgroup \
+		--timeout 900 --durations 15
+
+## Binder's requirements resolve from PyPI (a pip dry run; needs the network, so it is not part of `make test`).
+binder-check: $(STAMP)
+	$(PY) -m pytest tests/test_binder.py -m network
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests notebooks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ VARIANT_KEYS = (
     "accuracy_std",
     "seeds",
 )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One xdist group per notebook and per other test file, so that a session or module fixture runs once per
+    `make test`: a notebook's group holds tests/test_nbNN_*.py and every test parametrized by that notebook's
+    `stem`, whose single smoke run they share."""
+    for item in items:
+        in_file = re.match(r"test_nb(\d\d)_", item.path.name)
+        stem = item.callspec.params.get("stem") if hasattr(item, "callspec") else None
+        number = in_file[1] if in_file else stem[:2] if isinstance(stem, str) else None
+        group = f"notebook-{number}" if number is not None else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @dataclass

@@ -55,6 +55,7 @@ def test_pyspark_gets_a_java_runtime_on_binder():
     )
 
 
+@pytest.mark.network
 def test_binder_requirements_resolve_from_pypi(tmp_path):
     runtime = _runtime()
     if sys.version_info[:2] != runtime:

@@ -3,6 +3,8 @@ CSV input, and a rerun that appends."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers.collection.runner import execute_notebook
@@ -118,7 +120,10 @@ def test_growing_space_grid_cost_multiplies_and_every_searcher_is_counted(smoke)
             assert r[f"{prefix}.{name}.seconds_to_target"] > 0
 
 
-def test_a_csv_data_path_runs_end_to_end(tmp_path):
+def test_rerun_from_a_csv_into_the_same_store_appends_and_marks_injected_failures(smoke, tmp_path):
+    """A second run, reading a CSV `data_path` with injected failures, appends to the first run's store."""
+    first = smoke.results
+    before = _session_runs(first).set_index("run_id")
     csv = tmp_path / "flights.csv"
     make_airline(1500, seed=4, on_gpu=False).to_csv(csv, index=False)
     run = execute_notebook(
@@ -126,36 +131,11 @@ def test_a_csv_data_path_runs_end_to_end(tmp_path):
         tmp_path,
         "smoke",
         SMOKE_TIMEOUT_S,
-        {
-            "data_path": str(csv),
-            "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
-            "spark_master": "off",
-            "study_sizes": [2],
-            "budget": 4,
-        },
+        {"data_path": str(csv), "tracking_uri": first["hpo.tracking_uri"], "fail_trials": 1},
     )
     assert run.status == "ok", (tmp_path / f"{STEM}.log").read_text()[-3000:]
-    import json
-
-    results = json.loads((tmp_path / f"{STEM}.results.json").read_text())
-    assert results["params.data_path"] == str(csv) and results["hpo.spark_trials"] == 0
-    assert all(results[f"hpo.{name}.evaluations"] == 4 for name in STRATEGIES)
-
-
-def test_rerun_into_the_same_store_appends_and_marks_injected_failures(smoke, tmp_path):
-    first = smoke.results
-    before = _session_runs(first).set_index("run_id")
-    run = execute_notebook(
-        NOTEBOOKS_DIR / f"{STEM}.ipynb",
-        tmp_path,
-        "smoke",
-        SMOKE_TIMEOUT_S,
-        {"tracking_uri": first["hpo.tracking_uri"], "fail_trials": 1},
-    )
-    assert run.status == "ok", (tmp_path / f"{STEM}.log").read_text()[-3000:]
-    import json
-
     second = json.loads((tmp_path / f"{STEM}.results.json").read_text())
+    assert second["params.data_path"] == str(csv)
     assert second["hpo.session"] != first["hpo.session"]
     assert second["hpo.mlflow_session_runs"] == _expected_runs(second)
     assert second["hpo.mlflow_runs"] == first["hpo.mlflow_runs"] + second["hpo.mlflow_session_runs"]

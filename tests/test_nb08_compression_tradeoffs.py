@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from helpers.collection.runner import execute_notebook
 from helpers.compression.claims import target_claim
 from helpers.compression.measure import variants_from_results
 from helpers.compression.tradeoffs import (
@@ -21,7 +18,6 @@ from helpers.compression.tradeoffs import (
 )
 
 from .compression_expected import check_accuracy_claim, overfit_accuracies
-from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S, SmokeRun
 
 STEM = "08_compression_tradeoffs"
 
@@ -91,36 +87,17 @@ def test_target_verdict_follows_from_the_recorded_ratios(smoke):
     )
 
 
-def test_final_accuracy_claims_with_one_seed_are_not_measurable(smoke):
-    assert smoke.results["seeds"] == [0]
-    for claim, _, _ in final_accuracy_claims():
-        entry = smoke.claim(claim.id)
-        assert entry["verdict"] == "not measurable here" and "seed" in entry["reason"]
-        assert entry["notebook"] == STEM
-
-
-@pytest.fixture(scope="module")
-def two_seeds(tmp_path_factory):
-    """The smoke profile with n_seeds=2, run into a plain folder: conftest's smoke_run names the folder after the
-    parameters' JSON, whose braces papermill reads as path placeholders."""
-    out = tmp_path_factory.mktemp("nb08_two_seeds")
-    run = execute_notebook(NOTEBOOKS_DIR / f"{STEM}.ipynb", out, "smoke", SMOKE_TIMEOUT_S, {"n_seeds": 2})
-    assert run.status == "ok", f"{run.error}\n{(out / f'{STEM}.log').read_text(errors='replace')[-3000:]}"
-    return SmokeRun(
-        run,
-        out,
-        json.loads((out / f"{STEM}.results.json").read_text()),
-        json.loads((out / f"{STEM}.claims.json").read_text()),
-    )
-
-
-def test_final_accuracy_claims_with_two_seeds_use_the_pooled_seeds(two_seeds):
-    smoke = two_seeds
+def test_final_accuracy_claims_use_the_pooled_seeds(smoke):
+    """The smoke profile trains two seeds, so the final verdicts take the several-seed branch (the one-seed branch,
+    'not measurable here', is covered by test_edge_verdicts)."""
+    assert smoke.results["seeds"] == [0, 1]
     per_seed = {n: smoke.results[f"model.{n}.per_seed_accuracy"] for n in METHODS}
     for claim, higher, lower in final_accuracy_claims():
         a, b = per_seed[higher], per_seed[lower]
         assert len(a) == len(b) == 2
-        check_accuracy_claim(smoke.claim(claim.id), a, b)
+        entry = smoke.claim(claim.id)
+        check_accuracy_claim(entry, a, b)
+        assert entry["notebook"] == STEM
 
 
 def test_overfit_final_verdicts_follow_the_recorded_sweep(smoke):
