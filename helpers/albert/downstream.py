@@ -223,26 +223,28 @@ def finetune(
 
 
 def finetune_job(
-    job: tuple[str, int],
+    job: tuple[str, int, str],
     weights: dict[tuple[str, int], dict[str, torch.Tensor]],
     tasks: dict[str, DownstreamTask],
     size,
     special: SpecialTokens,
     settings: FinetuneSettings,
-) -> list[dict]:
-    """Fine-tune one model — 'scratch' (no pretraining) or the one pretrained with a task — on every task."""
+) -> dict:
+    """Fine-tune one model — 'scratch' (no pretraining) or the one pretrained with a task — on one task."""
     from helpers.albert.pretraining import load_pretrained, new_model
 
-    name, seed = job
+    name, seed, task_name = job
     model = (
         new_model(size, special, settings.max_len, seed)
         if name == "scratch"
         else load_pretrained(weights[(name, seed)], size, special, settings.max_len)
     )
-    return [
-        {"pretraining": name, "seed": seed, "task": task.name, **finetune(model, task, settings, seed)}
-        for task in tasks.values()
-    ]
+    return {
+        "pretraining": name,
+        "seed": seed,
+        "task": task_name,
+        **finetune(model, tasks[task_name], settings, seed),
+    }
 
 
 def run_downstream(
@@ -255,14 +257,15 @@ def run_downstream(
     models: Sequence[str] = ("scratch", "mlm", "nsp", "sop"),
     workers: int = 1,
 ) -> pd.DataFrame:
-    """Every model × seed fine-tuned on every task (same seed for pretraining and fine-tuning); one row each."""
+    """Every model × seed fine-tuned on every task (same seed for pretraining and fine-tuning); one row each. Each
+    (model, seed, task) is its own job, so that the workers stay busy to the end."""
     from functools import partial
 
     from helpers.albert.workers import map_jobs
 
-    jobs = [(m, s) for s in seeds for m in models]
+    jobs = [(m, s, t) for s in seeds for m in models for t in tasks]
     run = partial(finetune_job, weights=weights, tasks=tasks, size=size, special=special, settings=settings)
-    return pd.DataFrame([row for rows in map_jobs(run, jobs, workers, desc="fine-tuning") for row in rows])
+    return pd.DataFrame(map_jobs(run, jobs, workers, desc="fine-tuning"))
 
 
 def downstream_table(results: pd.DataFrame) -> pd.DataFrame:

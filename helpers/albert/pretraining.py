@@ -57,7 +57,8 @@ class ModelSize:
     num_heads: int
 
     def config(self, vocab_size: int, max_len: int, special: SpecialTokens):
-        """The `AlbertConfig` of this size (no dropout, as in ALBERT v2; feed-forward 4 × hidden)."""
+        """The `AlbertConfig` of this size (no dropout, as in ALBERT v2; feed-forward 4 × hidden; ALBERT's tanh
+        GELU computed by PyTorch's fused kernel, the same function as transformers' default "gelu_new")."""
         from transformers import AlbertConfig
 
         require(
@@ -75,6 +76,7 @@ class ModelSize:
             hidden_dropout_prob=0.0,
             attention_probs_dropout_prob=0.0,
             classifier_dropout_prob=0.0,
+            hidden_act="gelu_pytorch_tanh",
             pad_token_id=special.pad,
             bos_token_id=special.cls,
             eos_token_id=special.sep,
