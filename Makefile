@@ -36,7 +36,7 @@ run: $(STAMP)
 ## Lint, unit tests, every notebook once under papermill (smoke profile), its deterministic cells vs the committed ones.
 ## Tests run on one worker per core (at most 4); the tests of one notebook share a worker and its single smoke run.
 test: $(STAMP) lint $(RAPIDS_SRC)/versions.json
-	FSL_PROFILE=smoke $(PY) -m pytest tests -m "not network" -n auto --maxprocesses 4 --dist loadgroup \
+	FSL_PROFILE=smoke $(PY) -m pytest tests -m "not network" -n auto --maxprocesses 4 \
 		--timeout 900 --durations 15
 
 ## Binder's requirements resolve from PyPI (a pip dry run; needs the network, so it is not part of `make test`).

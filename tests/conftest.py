@@ -30,17 +30,28 @@ VARIANT_KEYS = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per notebook and per other test file, so that a session or module fixture runs once per
-    `make test`: a notebook's group holds tests/test_nbNN_*.py and every test parametrized by that notebook's
-    `stem`, whose single smoke run they share."""
-    for item in items:
-        in_file = re.match(r"test_nb(\d\d)_", item.path.name)
-        stem = item.callspec.params.get("stem") if hasattr(item, "callspec") else None
-        number = in_file[1] if in_file else stem[:2] if isinstance(stem, str) else None
-        group = f"notebook-{number}" if number is not None else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
+def work_unit(nodeid: str) -> str:
+    """The work unit of a test under pytest-xdist: its notebook for tests/test_nbNN_*.py and for the tests of
+    tests/test_notebooks.py parametrized by that notebook, so that they share its single smoke run; else its file,
+    whose module fixtures then run once."""
+    path = nodeid.split("::", 1)[0]
+    in_file = re.search(r"/test_nb(\d\d)_[^/]*\.py$", path)
+    by_param = re.search(r"\[(\d\d)_", nodeid) if path.endswith("/test_notebooks.py") else None
+    number = in_file or by_param
+    return f"notebook-{number[1]}" if number else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Hand pytest-xdist whole work units (see `work_unit`); its own groups by mark do not work with pytest 9."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebookScheduling(LoadScopeScheduling):
+        """LoadScopeScheduling with `work_unit` as the scope."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return NotebookScheduling(config, log)
 
 
 @dataclass
