@@ -18,6 +18,7 @@ from helpers.core.claims import (
     at_most,
     greater_than,
     less_than,
+    load_declarations,
     within,
 )
 
@@ -95,3 +96,52 @@ def test_rule_roundtrip_and_unknown_kind():
     assert Rule.from_dict(rule.to_dict()) == rule
     with pytest.raises(ValueError, match="Unknown rule kind"):
         Rule("roughly", 1.0)
+
+
+DECLARED = """
+[sources]
+talk = "a talk"
+
+[GPU_FASTER]
+id = "demo.speedup"
+source = "talk"
+statement = \"\"\"
+GPU is \\
+12x faster\"\"\"
+published = 12
+unit = "x"
+rule = { kind = "at_least", target = 12, partly = 5 }
+"""
+
+
+def test_declarations_file_gives_the_same_claim_as_the_python_declaration(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text(DECLARED)
+    declared = load_declarations(path)
+    assert declared.sources == {"talk": "a talk"}
+    assert declared.claims == {"GPU_FASTER": make_claim(at_least(12, partly=5))}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("[GPU_FASTER]", "[gpu_faster]"), r"claims.toml \[gpu_faster\]: .* use UPPER_CASE"),
+        (('unit = "x"\n', ""), r"\[GPU_FASTER\]: give exactly the fields .*missing \['unit'\]"),
+        (('source = "talk"', 'source = "paper"'), r"source 'paper' is not a key of \[sources\] \(talk\)"),
+        (("partly = 5", "partial = 5"), r"rule takes kind and target, optionally partly"),
+        (('kind = "at_least"', 'kind = "roughly"'), r"\[GPU_FASTER\]: Unknown rule kind 'roughly'"),
+        (
+            (
+                "[GPU_FASTER]",
+                '[OTHER]\nid = "demo.speedup"\nsource = "talk"\nstatement = "x"\npublished = 1\n'
+                'unit = "x"\nrule = { kind = "at_most", target = 1 }\n\n[GPU_FASTER]',
+            ),
+            r"claim ids repeat: \['demo.speedup'\]",
+        ),
+    ],
+)
+def test_a_mistake_in_a_declarations_file_is_named_with_its_table(tmp_path, change, message):
+    path = tmp_path / "claims.toml"
+    path.write_text(DECLARED.replace(*change))
+    with pytest.raises(ValueError, match=message):
+        load_declarations(path)

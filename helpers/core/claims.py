@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import operator
+import re
+import tomllib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, NoReturn
 
 from helpers.core.results import notebook_stem, output_dir, to_jsonable, write_json_atomic
 
@@ -138,6 +141,60 @@ class Claim:
         if out is not None:
             write_json_atomic(out / f"{notebook_stem()}.claims.json", list(_ledger.values()))
         return entry
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """A topic's `claims.toml`: its sources by key and its claims by the constant name they take in Python."""
+
+    sources: dict[str, str]
+    claims: dict[str, Claim]
+
+
+CLAIM_FIELDS = tuple(f.name for f in fields(Claim))
+RULE_FIELDS = tuple(f.name for f in fields(Rule))
+
+
+def load_declarations(path: Path) -> Declarations:
+    """Read the claims declared in `path`: a [sources] table of key = text, then one [NAME] table per claim with
+    every Claim field (`source` a key of [sources], `rule` an inline table of Rule fields)."""
+
+    def fail(where: str, problem: str) -> NoReturn:
+        raise ValueError(f"{path.name} {where}: {problem}")
+
+    with path.open("rb") as file:
+        data = tomllib.load(file)
+    sources = data.pop("sources", {})
+    claims: dict[str, Claim] = {}
+    for name, table in data.items():
+        where = f"[{name}]"
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            fail(
+                where,
+                "a claim's table name is the Python constant it becomes; use UPPER_CASE, e.g. [MY_CLAIM].",
+            )
+        if set(table) != set(CLAIM_FIELDS):
+            missing, extra = set(CLAIM_FIELDS) - set(table), set(table) - set(CLAIM_FIELDS)
+            fail(
+                where,
+                f"give exactly the fields {', '.join(CLAIM_FIELDS)} (missing {sorted(missing)}, "
+                f"unknown {sorted(extra)}).",
+            )
+        if table["source"] not in sources:
+            fail(where, f"source {table['source']!r} is not a key of [sources] ({', '.join(sources)}).")
+        rule = table["rule"]
+        if not {"kind", "target"} <= set(rule) <= set(RULE_FIELDS):
+            fail(where, f"rule takes kind and target, optionally partly, rel_tol and abs_tol; got {rule}.")
+        try:
+            claims[name] = Claim(
+                **{**table, "source": sources[table["source"]], "rule": Rule.from_dict(rule)}
+            )
+        except ValueError as error:
+            fail(where, str(error))
+    ids = [c.id for c in claims.values()]
+    if len(set(ids)) != len(ids):
+        fail("(all tables)", f"claim ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}.")
+    return Declarations(sources, claims)
 
 
 _ledger: dict[str, dict[str, Any]] = {}
