@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from helpers.hpo.search import SearchSpace, TrialResult, run_hyperopt, run_optuna, run_sequential
+from helpers.hpo.search import SearchSpace, TpeSettings, TrialResult, run_hyperopt, run_optuna, run_sequential
 from helpers.hpo.tracking import (
     PARENT_TAG,
     ROLE_TAG,
@@ -67,7 +67,7 @@ def test_tracking_uri_precedence(tmp_path, monkeypatch):
 def test_sequential_sweep_logs_nested_runs_and_survives_a_failure(store):
     tracker = _tracker(store)
     candidates = SPACE.grid(4)
-    sweep = run_sequential("grid", candidates, FakeObjective(fail_depths=(5,)), tracker, 4)
+    sweep = run_sequential("grid", candidates, FakeObjective(fail_depths=(5,)), tracker)
     assert sweep.evaluations == 4 and sweep.failed == 2  # the 2x2x1 grid has depth 5 twice
     runs = tracker.runs(session_only=True)
     parent = runs[runs[f"tags.{ROLE_TAG}"] == "sweep"]
@@ -87,7 +87,7 @@ def test_sequential_sweep_logs_nested_runs_and_survives_a_failure(store):
 def test_interrupted_trial_and_sweep_end_failed(store):
     tracker = _tracker(store)
     with pytest.raises(KeyboardInterrupt):
-        run_sequential("random", SPACE.random(3, 0), FakeObjective(interrupt=True), tracker, 3)
+        run_sequential("random", SPACE.random(3, 0), FakeObjective(interrupt=True), tracker)
     runs = tracker.runs(session_only=True)
     assert len(runs) == 2 and set(runs["status"]) == {"FAILED"}
 
@@ -95,8 +95,8 @@ def test_interrupted_trial_and_sweep_end_failed(store):
 def test_optuna_and_sequential_hyperopt_run_their_budget_despite_failures(store):
     tracker = _tracker(store)
     objective = FakeObjective(fail_depths=tuple(range(5, 9)))
-    optuna_sweep = run_optuna(SPACE, 6, objective, tracker, seed=0, startup=2)
-    hyperopt_sweep = run_hyperopt(SPACE, 6, objective, tracker, seed=0, startup=2)
+    optuna_sweep = run_optuna(SPACE, 6, objective, tracker, TpeSettings(seed=0, startup=2))
+    hyperopt_sweep = run_hyperopt(SPACE, 6, objective, tracker, TpeSettings(seed=0, startup=2))
     for sweep in (optuna_sweep, hyperopt_sweep):
         assert sweep.evaluations == 6
         assert all(SPACE.contains(t.params) for t in sweep.trials)
@@ -113,7 +113,7 @@ def test_a_new_session_reuses_the_experiment_and_appends(store):
     first, second = _tracker(store), _tracker(store)
     assert first.experiment_id == second.experiment_id and first.session != second.session
     before = len(first.runs())
-    run_sequential("grid", SPACE.grid(2), FakeObjective(), second, 2)
+    run_sequential("grid", SPACE.grid(2), FakeObjective(), second)
     assert len(second.runs()) == before + 3
     assert len(second.runs(session_only=True)) == 3
     assert set(second.runs(session_only=True)[f"tags.{SESSION_TAG}"]) == {second.session}

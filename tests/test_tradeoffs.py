@@ -153,8 +153,9 @@ def test_onnx_export_matches_pytorch_and_times_both(tmp_path):
     assert top1_agreement(model, session, torch.randn(16, 1, 8, 8)) == 1.0
     timing = time_pair(torch_runner(model, example, 2), onnx_runner(session, example, 2), inner=2, repeats=2)
     assert timing.candidate_ms > 0 and timing.reference_ms > 0
+    assert timing.speedup == pytest.approx(timing.reference_ms / timing.candidate_ms)
     with pytest.raises(ValueError, match="inner ≥ 1"):
-        time_pair(timing.comparison, timing.comparison, inner=0, repeats=1)
+        time_pair(print, print, inner=0, repeats=1)
 
 
 def test_onnx_export_needs_a_batch_axis(tmp_path):

@@ -83,21 +83,24 @@ class ModelSize:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainSettings:
-    """Optimisation and data settings shared by the three pretraining tasks."""
+    """Optimisation, data and evaluation settings shared by the three pretraining tasks (given by name)."""
 
+    # optimisation
     steps: int
-    batch_size: int
-    max_len: int
     learning_rate: float
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
+    batch_size: int
+    bf16: bool = False
+    # data: sequence length, n-gram masking and how sentence pairs are built
+    max_len: int
     mask_rate: float = 0.15
     max_ngram: int = 3
-    eval_every: int = 50
-    bf16: bool = False
     construction: str = "controlled"
+    # evaluation
+    eval_every: int = 50
 
 
 # ---------------------------------------------------------------------------------------------------- tokenizer

@@ -151,6 +151,10 @@ def measure_variant(
     min_run_time: float = 0.3,
     threads: int | None = None,
     params: ParamCount | None = None,
+    timed: nn.Module | None = None,
+    stored: Any = None,
+    gpu: bool = True,
+    note: str = "",
 ) -> VariantResult:
     """Measure a trained variant: size, MACs (on `example[:1]`), CPU latency at batch 1 and `batch_large`, GPU
     latency when present, and the accuracy summary of its seeds.
@@ -158,7 +162,9 @@ def measure_variant(
     `example` is a batch of real inputs (N, C, H, W); latency uses `latency_example` instead when given (e.g.
     helpers.compression.data.latency_input at a larger resolution; its first image is batch 1, and it is repeated
     along the batch axis for `batch_large`). `params` overrides the counted (params, nonzero) when the model hides
-    its weights (e.g. a converted PT2E graph). The model is measured on the CPU (a copy goes to the GPU).
+    its weights (e.g. a converted PT2E graph). The model is measured on the CPU (a copy goes to the GPU). When
+    what ships differs from the network it computes (a lowered int8 graph), `timed` is what gets timed and
+    `stored` what gets serialized (both default to `model`); `gpu=False` skips GPU latency; `note` is kept.
     """
     if not NAME_PATTERN.match(name):
         raise ValueError(
@@ -171,22 +177,23 @@ def measure_variant(
     if _device_of(model).type != "cpu":
         model = copy.deepcopy(model).to("cpu")
     model.eval()
-    timed = (latency_example if latency_example is not None else example).to("cpu")
-    one = timed[:1].contiguous()
-    many = timed[torch.arange(batch_large) % len(timed)].contiguous()
+    inputs = (latency_example if latency_example is not None else example).to("cpu")
+    one = inputs[:1].contiguous()
+    many = inputs[torch.arange(batch_large) % len(inputs)].contiguous()
     total, nonzero = params if params is not None else count_params(model)
     macs, macs_note = count_macs(model, example[:1].to("cpu"))
-    b1, b1_iqr = cpu_latency_ms(model, one, min_run_time, threads)
-    b64, _ = cpu_latency_ms(model, many, min_run_time, threads)
-    gpu_b1, gpu_note = gpu_latency_ms(model, one, min_run_time)
+    runner = timed if timed is not None else model
+    b1, b1_iqr = cpu_latency_ms(runner, one, min_run_time, threads)
+    b64, _ = cpu_latency_ms(runner, many, min_run_time, threads)
+    gpu_b1, gpu_note = gpu_latency_ms(model, one, min_run_time) if gpu else (None, "")
     mean, std, _ = mean_std(per_seed_accuracy)
-    notes = "; ".join(n for n in (macs_note, gpu_note) if n)
+    notes = "; ".join(n for n in (macs_note, gpu_note, note) if n)
     return VariantResult(
         name,
         method,
         int(total),
         int(nonzero),
-        serialized_size(model),
+        serialized_size(stored if stored is not None else model),
         macs,
         b1,
         b64,
@@ -198,7 +205,7 @@ def measure_variant(
         b1_iqr,
         threads or torch.get_num_threads(),
         list(example.shape[1:]),
-        int(timed.shape[-1]) if latency_example is not None else None,
+        int(inputs.shape[-1]) if latency_example is not None else None,
         notes,
     )
 

@@ -101,31 +101,25 @@ def onnx_runner(session, example: torch.Tensor, inner: int) -> Callable[[], None
 
 
 @dataclass(frozen=True)
-class PairTiming:
-    """Two runners timed alternately in one run; per-inference medians in milliseconds."""
+class PairTiming(Comparison):
+    """Two runners of `inner` inferences each, timed alternately in one run; per-inference medians in ms."""
 
-    comparison: Comparison
-    inner: int
+    inner: int = 1
 
     @property
     def reference_ms(self) -> float:
         """Median latency per inference of the reference, ms."""
-        return 1e3 * self.comparison.baseline.median / self.inner
+        return 1e3 * self.baseline.median / self.inner
 
     @property
     def candidate_ms(self) -> float:
         """Median latency per inference of the candidate, ms."""
-        return 1e3 * self.comparison.candidate.median / self.inner
+        return 1e3 * self.candidate.median / self.inner
 
     @property
     def candidate_iqr_ms(self) -> float:
         """Inter-quartile range of the candidate's latency per inference, ms."""
-        return 1e3 * self.comparison.candidate.iqr / self.inner
-
-    @property
-    def speedup(self) -> float:
-        """How many times faster the candidate is than the reference."""
-        return self.comparison.speedup
+        return 1e3 * self.candidate.iqr / self.inner
 
 
 def time_pair(
@@ -133,4 +127,5 @@ def time_pair(
 ) -> PairTiming:
     """Time two runners of `inner` inferences each alternately (helpers.core.benchmark.compare), after a warm-up."""
     require(inner >= 1 and repeats >= 1, "time_pair needs inner ≥ 1 and repeats ≥ 1.")
-    return PairTiming(compare(reference, candidate, warmup=2, repeats=repeats), inner)
+    timed = compare(reference, candidate, warmup=2, repeats=repeats)
+    return PairTiming(timed.baseline, timed.candidate, inner)

@@ -28,10 +28,8 @@ from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
     get_default_x86_inductor_quantization_config,
 )
 
-from helpers.compression.measure import VariantResult, count_macs, cpu_latency_ms, serialized_size
-from helpers.core.model_size import count_params
+from helpers.compression.measure import VariantResult, measure_variant, serialized_size
 from helpers.core.noise import native_stderr_silenced
-from helpers.core.stats import mean_std
 
 INT8_FRACTION_OF_FP32 = 0.25  # the physical limit: one byte instead of four per weight
 TORCHAO_CONFIG = "Int8DynamicActivationInt8WeightConfig"
@@ -173,42 +171,27 @@ def measure_static_variant(
     converted: torch.fx.GraphModule,
     lowered: ShapeSpecialized,
     example: torch.Tensor,
-    latency_batches: tuple[torch.Tensor, torch.Tensor],
     per_seed_accuracy: Sequence[float],
     seeds: Sequence[int],
     min_run_time: float = 0.3,
 ) -> VariantResult:
     """The shared row for a PT2E variant: size of the converted graph, parameters and MACs of the same network in
-    fp32 (quantization changes neither count), CPU latency of the oneDNN-lowered graphs at batch 1 and 64."""
-    one, many = latency_batches
-    b1, b1_iqr = cpu_latency_ms(lowered, one, min_run_time)
-    b64, _ = cpu_latency_ms(lowered, many, min_run_time)
-    total, nonzero = count_params(fp32_model.to("cpu"))
-    macs, _ = count_macs(fp32_model, example[:1].to("cpu"))
-    accuracies = [float(a) for a in per_seed_accuracy]
-    mean, std, _ = mean_std(accuracies)
-    notes = (
-        "params and MACs of the fp32 network (int8 does the same multiply-accumulates); latency of the "
-        "oneDNN-lowered graphs; no GPU latency: the x86 int8 kernels are CPU-only"
-    )
-    return VariantResult(
-        name=name,
-        method="quantization",
-        params=total,
-        nonzero_params=nonzero,
-        size_bytes=serialized_size(converted),
-        macs=macs,
-        latency_ms_b1=b1,
-        latency_ms_b64=b64,
-        gpu_latency_ms_b1=None,
-        accuracy_mean=mean,
-        accuracy_std=std,
-        seeds=[int(s) for s in seeds],
-        per_seed_accuracy=accuracies,
-        latency_iqr_ms_b1=b1_iqr,
-        threads=torch.get_num_threads(),
-        input_shape=list(example.shape[1:]),
-        notes=notes,
+    fp32 (quantization changes neither count), CPU latency of the oneDNN-lowered graphs at batch 1 and at the
+    batch of `example` (the two batch sizes `lowered` was built for, see `lower_to_x86`)."""
+    return measure_variant(
+        name,
+        "quantization",
+        fp32_model,
+        example,
+        per_seed_accuracy,
+        seeds,
+        batch_large=len(example),
+        min_run_time=min_run_time,
+        timed=lowered,
+        stored=converted,
+        gpu=False,
+        note="params and MACs of the fp32 network (int8 does the same multiply-accumulates); latency of the "
+        "oneDNN-lowered graphs; no GPU latency: the x86 int8 kernels are CPU-only",
     )
 
 

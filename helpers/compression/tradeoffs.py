@@ -432,7 +432,7 @@ def measure_variants(
             batches = (example[:1].contiguous(), example.contiguous())
             lowered = lower_to_x86(v.model, batches)
             row = measure_static_variant(
-                name, v.fp32, v.model, lowered, example, batches, v.accuracies, v.seeds, min_run_time
+                name, v.fp32, v.model, lowered, example, v.accuracies, v.seeds, min_run_time
             )
             rows[name] = replace(row, method=v.method)
         else:

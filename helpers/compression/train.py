@@ -129,8 +129,9 @@ def train(
     data: EdgeData,
     config: TrainConfig,
     seed: int,
+    *,
     loss_fn: LossFn | None = None,
-    desc: str | None = None,
+    desc: str = "train",
 ) -> TrainResult:
     """Train `model` in place on data.train with early stopping on data.val; return it with its test accuracy.
 
@@ -146,9 +147,7 @@ def train(
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         order = torch.Generator().manual_seed(seed)
         best_accuracy, best_epoch, best_state, history = -1.0, 0, None, []
-        bar = tqdm(
-            range(config.epochs), desc=desc or f"train seed {seed}", leave=False, disable=not config.progress
-        )
+        bar = tqdm(range(config.epochs), desc=desc, leave=False, disable=not config.progress)
         for epoch in bar:
             model.train()
             permutation = torch.randperm(len(data.y_train), generator=order).to(device)
@@ -180,7 +179,7 @@ def fine_tune(
     epochs: int | None = None,
     lr_scale: float = 0.1,
     loss_fn: LossFn | None = None,
-    desc: str | None = None,
+    desc: str = "fine-tune",
 ) -> TrainResult:
     """Continue training an already trained (e.g. pruned) model: same loop, lr × lr_scale, `epochs` if given.
 
@@ -189,7 +188,7 @@ def fine_tune(
     if lr_scale <= 0:
         raise ValueError(f"lr_scale={lr_scale!r} must be > 0 (0.1 fine-tunes at a tenth of the training lr).")
     tuned = replace(config, lr=config.lr * lr_scale, epochs=epochs or config.epochs)
-    return train(model, data, tuned, seed, loss_fn, desc or f"fine-tune seed {seed}")
+    return train(model, data, tuned, seed, loss_fn=loss_fn, desc=desc)
 
 
 def train_over_seeds(
@@ -211,7 +210,7 @@ def train_over_seeds(
         seed_everything(seed)
         model = build_fn()
         loss_fn = loss_fn_factory(seed) if loss_fn_factory else None
-        results.append(train(model, data, config, seed, loss_fn, desc=f"{desc} · seed {seed}"))
+        results.append(train(model, data, config, seed, loss_fn=loss_fn, desc=f"{desc} · seed {seed}"))
     return results
 
 

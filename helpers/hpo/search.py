@@ -17,7 +17,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -467,22 +467,21 @@ def _track(tracker: Tracker | None, parent: str | None, sweep: Sweep, run: Calla
 
 def run_sequential(
     strategy: str,
-    candidates: Iterable[dict[str, Any]],
+    candidates: Sequence[dict[str, Any]],
     objective: Objective,
     tracker: Tracker | None,
-    budget: int,
     stop_at: float | None = None,
     progress: bool = True,
 ) -> Sweep:
-    """Evaluate precomputed candidates one after another (grid and random search), each as a nested run when
-    tracked; with `stop_at`, stop once an accuracy reaches it; `progress` shows a bar."""
+    """Evaluate precomputed candidates one after another (grid and random search; the budget is their number),
+    each as a nested run when tracked; with `stop_at`, stop once an accuracy reaches it; `progress` shows a bar."""
     from tqdm.auto import tqdm
 
-    with _parent(tracker, strategy, budget) as parent:
-        sweep = Sweep(strategy, budget, time.time())
+    with _parent(tracker, strategy, len(candidates)) as parent:
+        sweep = Sweep(strategy, len(candidates), time.time())
 
         def run() -> None:
-            bar = tqdm(list(candidates), desc=strategy, leave=False, disable=not progress)
+            bar = tqdm(candidates, desc=strategy, leave=False, disable=not progress)
             with bar:  # closed (and cleared) on an early stop
                 for index, params in enumerate(bar):
                     sweep.trials.append(
@@ -498,24 +497,31 @@ class TrialFailed(RuntimeError):
     """Raised inside an Optuna objective so that Optuna records the trial as failed and carries on."""
 
 
+@dataclass(frozen=True)
+class TpeSettings:
+    """What Hyperopt's and Optuna's Tree-structured Parzen Estimators are given alike: a seed, and how many
+    random trials come before the model of good and bad trials takes over."""
+
+    seed: int
+    startup: int
+
+
 def run_optuna(
     space: SearchSpace,
     budget: int,
     objective: Objective,
     tracker: Tracker | None,
-    seed: int,
-    startup: int,
+    tpe: TpeSettings,
     stop_at: float | None = None,
     progress: bool = True,
 ) -> Sweep:
-    """Optuna's TPE sampler (seeded, `startup` random trials first); failed trials are marked FAIL and skipped;
-    with `stop_at`, the study stops once an accuracy reaches it."""
+    """Optuna's TPE sampler; failed trials are marked FAIL and skipped; with `stop_at`, the study stops once an
+    accuracy reaches it."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(n_startup_trials=startup, seed=seed)
-    )
+    sampler = optuna.samplers.TPESampler(n_startup_trials=tpe.startup, seed=tpe.seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
     with _parent(tracker, "optuna", budget) as parent:
         sweep = Sweep("optuna", budget, time.time())
 
@@ -592,8 +598,7 @@ def run_hyperopt(
     budget: int,
     objective: Objective,
     tracker: Tracker | None,
-    seed: int,
-    startup: int,
+    tpe: TpeSettings,
     spark: Any = None,
     parallelism: int | None = None,
     stop_at: float | None = None,
@@ -605,11 +610,12 @@ def run_hyperopt(
     Trials run where Spark puts them, so their nested runs are written by the driver from the trial documents
     (with each trial's own start and end time) once `fmin` returns or is interrupted.
     """
-    from hyperopt import Trials, fmin, tpe
+    from hyperopt import Trials, fmin
+    from hyperopt import tpe as hyperopt_tpe
     from hyperopt.spark import SparkTrials
 
     trials = SparkTrials(parallelism=parallelism, spark_session=spark) if spark is not None else Trials()
-    algo = functools.partial(tpe.suggest, n_startup_jobs=startup)
+    algo = functools.partial(hyperopt_tpe.suggest, n_startup_jobs=tpe.startup)
     name = "hyperopt-spark" if spark is not None else "hyperopt"
     with _parent(tracker, name, budget, spark=spark is not None) as parent:
         sweep = Sweep(name, budget, time.time())
@@ -624,7 +630,7 @@ def run_hyperopt(
                         algo=algo,
                         max_evals=budget,
                         trials=trials,
-                        rstate=np.random.default_rng(seed),
+                        rstate=np.random.default_rng(tpe.seed),
                         return_argmin=False,
                         loss_threshold=None if stop_at is None else -stop_at,
                         show_progressbar=progress,
@@ -802,7 +808,7 @@ def compare_strategies(
     for n_params in sizes:
         space = SearchSpace.ladder(max_trees, n_params)
         candidates = space.grid_of((levels,) * n_params)
-        grid = run_sequential("grid", candidates, objective, None, len(candidates), progress=False)
+        grid = run_sequential("grid", candidates, objective, None, progress=False)
         if grid.best is None:
             raise ValueError(
                 f"Every grid trial failed in the {n_params}-hyperparameter space: {first_error({'grid': grid})}"
@@ -811,17 +817,19 @@ def compare_strategies(
         budget, target = len(candidates), regime.target
         regime.sweeps = {
             "random": [
-                run_sequential(
-                    "random", space.random(budget, s), objective, None, budget, target, progress=False
-                )
+                run_sequential("random", space.random(budget, s), objective, None, target, progress=False)
                 for s in seeds
             ],
             "hyperopt": [
-                run_hyperopt(space, budget, objective, None, s, startup, stop_at=target, progress=False)
+                run_hyperopt(
+                    space, budget, objective, None, TpeSettings(s, startup), stop_at=target, progress=False
+                )
                 for s in seeds
             ],
             "optuna": [
-                run_optuna(space, budget, objective, None, s, startup, stop_at=target, progress=False)
+                run_optuna(
+                    space, budget, objective, None, TpeSettings(s, startup), stop_at=target, progress=False
+                )
                 for s in seeds
             ],
         }
