@@ -41,17 +41,53 @@ def work_unit(nodeid: str) -> str:
     return f"notebook-{number[1]}" if number else path
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Hand pytest-xdist whole work units (see `work_unit`); its own groups by mark do not work with pytest 9."""
-    from xdist.scheduler import LoadScopeScheduling
+# The work units that take longest on the 2-core reference machine (about 150 to 50 s each: notebook smoke runs,
+# the papermill and JupyterLab runs), handed out first so that the last unit to finish is a short one. Only the
+# order depends on this list; a unit missing from it runs after these, in pytest-xdist's order.
+SLOWEST_FIRST = (
+    "notebook-03",
+    "tests/test_papermill_cli.py",
+    "tests/test_browser.py",
+    "notebook-08",
+    "notebook-06",
+    "tests/test_reliability.py",
+    "notebook-09",
+    "tests/test_runner.py",
+    "tests/test_sop_pretraining.py",
+)
 
-    class NotebookScheduling(LoadScopeScheduling):
-        """LoadScopeScheduling with `work_unit` as the scope."""
 
-        def _split_scope(self, nodeid: str) -> str:
-            return work_unit(nodeid)
+class NotebookSchedulingPlugin:
+    """Hands pytest-xdist whole work units (see `work_unit`), slowest first; its own groups by mark do not work
+    with pytest 9. Registered only when pytest-xdist is active."""
 
-    return NotebookScheduling(config, log)
+    @staticmethod
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        """LoadScopeScheduling with `work_unit` as the scope and SLOWEST_FIRST's units at the head of the queue."""
+        from xdist.scheduler import LoadScopeScheduling
+
+        class NotebookScheduling(LoadScopeScheduling):
+            """LoadScopeScheduling by `work_unit`, the slowest units first."""
+
+            def _split_scope(self, nodeid: str) -> str:
+                return work_unit(nodeid)
+
+            def _assign_work_unit(self, node: Any) -> None:
+                if not getattr(self, "_ordered", False):
+                    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
+                    units = sorted(self.workqueue.items(), key=lambda item: rank.get(item[0], len(rank)))
+                    self.workqueue.clear()
+                    self.workqueue.update(units)
+                    self._ordered = True
+                super()._assign_work_unit(node)
+
+        return NotebookScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Use the notebook scheduler when the tests run under pytest-xdist (`make test` does)."""
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(NotebookSchedulingPlugin(), "fsl-notebook-scheduling")
 
 
 @dataclass
