@@ -55,13 +55,17 @@ def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[f
 
 
 def check_efficiency_claims(claims: dict[str, dict], results: dict, reference: str, variant: str) -> None:
-    """Assert the size, batch-1 latency and batch-64 throughput verdicts of `variant` against `reference`."""
-    ref = {k: results[f"model.{reference}.{k}"] for k in ("size_bytes", "latency_ms_b1", "latency_ms_b64")}
-    var = {k: results[f"model.{variant}.{k}"] for k in ("size_bytes", "latency_ms_b1", "latency_ms_b64")}
+    """Assert the size, batch-1 latency and batch-64 throughput verdicts of `variant` against `reference`: size
+    from the two recorded rows, the latency ratios as the median of the recorded rounds of their paired run."""
+    paired = {
+        k[len(f"paired.{variant}.") :]: v for k, v in results.items() if k.startswith(f"paired.{variant}.")
+    }
+    assert paired["reference"] == reference and paired["variant"] == variant, paired
+    assert len(paired["ratios"]["b1"]) == len(paired["ratios"]["large"]) >= 2
     expected = {
-        "size": ref["size_bytes"] / var["size_bytes"],
-        "latency_b1": ref["latency_ms_b1"] / var["latency_ms_b1"],
-        "throughput_b64": (64 / var["latency_ms_b64"]) / (64 / ref["latency_ms_b64"]),
+        "size": results[f"model.{reference}.size_bytes"] / results[f"model.{variant}.size_bytes"],
+        "latency_b1": float(np.median(paired["ratios"]["b1"])),
+        "throughput_b64": float(np.median(paired["ratios"]["large"])),
     }
     assert set(claims) == set(expected)
     for measure, ratio in expected.items():

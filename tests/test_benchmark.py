@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from helpers.core.benchmark import Timing, compare, measure, torch_latency
+from helpers.core.benchmark import Comparison, Timing, compare, measure, torch_latency
 
 
 def test_timing_statistics():
@@ -34,6 +34,11 @@ def test_compare_sees_a_large_difference():
     result = compare(lambda: time.sleep(0.02), lambda: time.sleep(0.001), warmup=0, repeats=3)
     assert len(result.baseline.times) == len(result.candidate.times) == 3
     assert result.speedup > 3
+
+
+def test_round_speedups_pair_each_baseline_time_with_the_candidate_time_of_its_round():
+    drifting = Comparison(Timing((2.0, 4.0, 8.0)), Timing((1.0, 2.0, 4.0)))
+    assert drifting.round_speedups == (2.0, 2.0, 2.0)  # the machine slowed down 4x; every round still says 2x
 
 
 def test_torch_latency_runs_a_model():

@@ -7,11 +7,12 @@ branch (not measurable) alike.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from helpers.compression.claims import ARCHITECTURE_EFFICIENCY, PRUNING_ACCURACY
 from helpers.compression.data import load_data
-from helpers.compression.measure import measure_variant
+from helpers.compression.measure import measure_variant, paired_latency
 from helpers.compression.models import MLP
 from helpers.compression.train import TrainConfig, train_over_seeds
 from helpers.compression.verdicts import (
@@ -31,9 +32,10 @@ def measured():
     """A wide and a narrow MLP, each trained for two epochs on three seeds, measured with the shared row."""
     data = load_data(limit=200)
     config = TrainConfig(epochs=2, patience=2, progress=False)
-    rows = {}
+    rows, models = {}, {}
     for name, hidden in (("wide", (256,)), ("narrow", (8,))):
         runs = train_over_seeds(lambda h=hidden: MLP(hidden=h), SEEDS, data, config)
+        models[name] = runs[0].model
         rows[name] = measure_variant(
             name,
             "baseline",
@@ -44,6 +46,11 @@ def measured():
             min_run_time=0.02,
             threads=1,
         )
+    example = data.x_test[:8]
+    rows["paired"] = {
+        (a, b): paired_latency((a, models[a]), (b, models[b]), example, 0.02, threads=1, rounds=5)
+        for a, b in (("wide", "narrow"), ("narrow", "wide"))
+    }
     return rows
 
 
@@ -70,16 +77,33 @@ def test_one_seed_is_not_measurable_with_the_reason(measured):
 
 
 def test_each_efficiency_measure_is_judged_alone_and_can_fail(measured):
-    wide, narrow = measured["wide"], measured["narrow"]
-    smaller = {e["id"].rsplit(".", 1)[1]: e for e in assess_efficiency(ARCHITECTURE_EFFICIENCY, wide, narrow)}
+    wide, narrow, paired = measured["wide"], measured["narrow"], measured["paired"]
+    entries = assess_efficiency(ARCHITECTURE_EFFICIENCY, wide, narrow, paired["wide", "narrow"])
+    smaller = {e["id"].rsplit(".", 1)[1]: e for e in entries}
     assert smaller["size"]["measured"] == pytest.approx(wide.size_bytes / narrow.size_bytes)
     assert (
         smaller["size"]["verdict"] == efficiency_verdict(wide.size_bytes / narrow.size_bytes) == "reproduced"
     )
-    larger = {e["id"].rsplit(".", 1)[1]: e for e in assess_efficiency(ARCHITECTURE_EFFICIENCY, narrow, wide)}
+    run = paired["wide", "narrow"]
+    assert len(run.ratios["b1"]) == len(run.ratios["large"]) == 5
+    assert smaller["latency_b1"]["measured"] == pytest.approx(float(np.median(run.ratios["b1"])))
+    assert smaller["throughput_b64"]["measured"] == pytest.approx(float(np.median(run.ratios["large"])))
+    assert "median of 5 rounds timed alternately" in smaller["latency_b1"]["reason"]
+    entries = assess_efficiency(ARCHITECTURE_EFFICIENCY, narrow, wide, paired["narrow", "wide"])
+    larger = {e["id"].rsplit(".", 1)[1]: e for e in entries}
     assert larger["size"]["verdict"] == "not reproduced" and "larger" in larger["size"]["reason"]
     for measure, entry in larger.items():
         assert entry["verdict"] == efficiency_verdict(entry["measured"]), measure
+
+
+def test_a_paired_run_of_other_models_is_refused(measured):
+    with pytest.raises(ValueError, match="timed narrow against wide; time wide against narrow"):
+        assess_efficiency(
+            ARCHITECTURE_EFFICIENCY,
+            measured["narrow"],
+            measured["wide"],
+            measured["paired"]["wide", "narrow"],
+        )
 
 
 def test_sentences_read_the_direction():

@@ -11,6 +11,10 @@ MACs = FLOPs / 2. Element-wise ops (BatchNorm, ReLU, softmax, add) are not count
 quantized kernels (e.g. `torch.ao` dynamic int8 Linear) are invisible to it; then MACs are reported as None with
 the reason, never as a too-small number. Zeros in a dense weight (unstructured pruning) still cost MACs on dense
 kernels, and they are counted.
+
+The latency ratios behind the efficiency verdicts are not taken from two such rows, which were timed minutes apart:
+`paired_latency` times the variant and its reference alternately, round after round, in one run, and the ratio is
+the median of the rounds' ratios, so that a machine that slows down or speeds up in between moves both alike.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ from __future__ import annotations
 import copy
 import io
 import re
-from collections.abc import Sequence
+import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 from torch import nn
 
-from helpers.core.benchmark import torch_latency
+from helpers.core.benchmark import compare, cpu_threads, measure, torch_latency
 from helpers.core.environment import cuda_available
 from helpers.core.model_size import ParamCount, count_params, packed_weight
 from helpers.core.results import record
@@ -117,6 +122,23 @@ def _device_of(model: nn.Module) -> torch.device:
     return tensor.device if tensor is not None else torch.device("cpu")
 
 
+def _on_cpu(model: nn.Module) -> nn.Module:
+    """`model` in eval mode on the CPU (a copy when it lives elsewhere)."""
+    if _device_of(model).type != "cpu":
+        model = copy.deepcopy(model).to("cpu")
+    return model.eval()
+
+
+def _inferences(model: nn.Module, x: torch.Tensor, n: int) -> Callable[[], None]:
+    """A callable running `n` inferences of model(x) (one timed sample)."""
+
+    def run() -> None:
+        for _ in range(n):
+            model(x)
+
+    return run
+
+
 def cpu_latency_ms(
     model: nn.Module, example: torch.Tensor, min_run_time: float = 0.3, threads: int | None = None
 ) -> tuple[float, float]:
@@ -174,9 +196,7 @@ def measure_variant(
         raise ValueError(
             f"{name}: give one accuracy per seed ({len(per_seed_accuracy)} accuracies, {len(seeds)} seeds)."
         )
-    if _device_of(model).type != "cpu":
-        model = copy.deepcopy(model).to("cpu")
-    model.eval()
+    model = _on_cpu(model)
     inputs = (latency_example if latency_example is not None else example).to("cpu")
     one = inputs[:1].contiguous()
     many = inputs[torch.arange(batch_large) % len(inputs)].contiguous()
@@ -208,6 +228,67 @@ def measure_variant(
         int(inputs.shape[-1]) if latency_example is not None else None,
         notes,
     )
+
+
+PAIRED_ROUNDS = (
+    15  # rounds of a paired latency run: each times the reference and the variant once, back to back
+)
+
+
+@dataclass(frozen=True)
+class PairedLatency:
+    """A variant's CPU latency timed alternately with its reference's in one run, at batch 1 ("b1") and at a large
+    batch ("large"): per round, reference time / variant time (> 1: the variant is faster)."""
+
+    reference: str
+    variant: str
+    batch_large: int
+    calls: dict[str, int]  # inferences per timed sample, per batch
+    ratios: dict[str, tuple[float, ...]]  # per batch, one ratio per round
+
+    def ratio(self, batch: str) -> float:
+        """Median over rounds of the latency ratio at `batch` (at "large" also the throughput ratio)."""
+        return statistics.median(self.ratios[batch])
+
+    def spread(self, batch: str) -> tuple[float, float]:
+        """First and third quartile of the round ratios at `batch`."""
+        q1, _, q3 = statistics.quantiles(self.ratios[batch], n=4, method="inclusive")
+        return q1, q3
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field and the median ratio per batch, for results.json."""
+        return {**asdict(self), "median": {batch: self.ratio(batch) for batch in self.ratios}}
+
+
+def paired_latency(
+    reference: tuple[str, nn.Module],
+    variant: tuple[str, nn.Module],
+    example: torch.Tensor,
+    min_run_time: float,
+    threads: int | None = None,
+    batch_large: int = 64,
+    rounds: int = PAIRED_ROUNDS,
+) -> PairedLatency:
+    """Time (name, model) `variant` against (name, model) `reference` on the CPU, alternately in `rounds` rounds
+    (helpers.core.benchmark.compare: ABBA order), at batch 1 (`example[:1]`) and at `batch_large` (the images of
+    `example` repeated), each sample about min_run_time / rounds seconds of the reference's inferences."""
+    if rounds < 2:
+        raise ValueError(f"rounds={rounds} must be at least 2 for a spread.")
+    (reference_name, reference_model), (variant_name, variant_model) = reference, variant
+    inputs = example.to("cpu")
+    batches = {
+        "b1": inputs[:1].contiguous(),
+        "large": inputs[torch.arange(batch_large) % len(inputs)].contiguous(),
+    }
+    models = [_on_cpu(m) for m in (reference_model, variant_model)]
+    calls, ratios = {}, {}
+    with cpu_threads(threads), torch.inference_mode():
+        for batch, x in batches.items():
+            once = measure(_inferences(models[0], x, 1), warmup=1, repeats=3).median
+            calls[batch] = max(1, round(min_run_time / rounds / max(once, 1e-9)))
+            runners = [_inferences(m, x, calls[batch]) for m in models]
+            ratios[batch] = compare(*runners, warmup=1, repeats=rounds).round_speedups
+    return PairedLatency(reference_name, variant_name, batch_large, calls, ratios)
 
 
 def record_variant(v: VariantResult) -> VariantResult:

@@ -9,8 +9,7 @@ pruned) model with a smaller learning rate. A `loss_fn(logits, x, y)` hook repla
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -19,6 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from helpers.compression.data import EdgeData
+from helpers.core.benchmark import cpu_threads
 from helpers.core.seeding import seed_everything
 from helpers.core.stats import mean_std
 
@@ -68,18 +68,6 @@ class TrainResult:
     best_epoch: int
     epochs_run: int
     history: list[float] = field(default_factory=list)  # validation accuracy per epoch
-
-
-@contextmanager
-def cpu_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with torch.set_num_threads(threads) and restore the previous count (None: leave it)."""
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @torch.inference_mode()

@@ -9,22 +9,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from helpers.compression.measure import VariantResult, efficiency_ratios
+from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
+from helpers.core.results import record
 from helpers.core.stats import mean_std, welch
 
 NO_SE = "one seed gives no standard error; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
 
 
-def efficiency_measures(reference: VariantResult, variant: VariantResult) -> dict[str, float | None]:
-    """The three judged ratios, each > 1 when the variant is better: size and batch-1 latency as reference /
-    variant, batch-64 throughput (images per second) as variant / reference (None when a value is missing)."""
-
-    ratios = efficiency_ratios(reference, variant)
+def efficiency_measures(
+    reference: VariantResult, variant: VariantResult, paired: PairedLatency
+) -> dict[str, float | None]:
+    """The three judged ratios, each > 1 when the variant is better: size as reference / variant, batch-1 latency
+    as reference / variant and batch-64 throughput (images per second) as variant / reference, both from the
+    paired run (the medians of its rounds)."""
+    if (paired.reference, paired.variant) != (reference.name, variant.name):
+        raise ValueError(
+            f"The paired latency run timed {paired.variant} against {paired.reference}; time {variant.name} "
+            f"against {reference.name} with helpers.compression.measure.paired_latency."
+        )
     return {
-        "size": ratios["size"],
-        "latency_b1": ratios["latency_b1"],
-        "throughput_b64": ratios["latency_b64"],
+        "size": efficiency_ratios(reference, variant)["size"],
+        "latency_b1": paired.ratio("b1"),
+        "throughput_b64": paired.ratio("large"),
     }
 
 
@@ -41,10 +48,14 @@ def efficiency_sentence(measure: str, ratio: float) -> str:
 
 
 def assess_efficiency(
-    claims: Mapping[str, Claim], reference: VariantResult, variant: VariantResult
+    claims: Mapping[str, Claim], reference: VariantResult, variant: VariantResult, paired: PairedLatency
 ) -> list[dict[str, Any]]:
-    """Assess the size, batch-1 latency and batch-64 throughput claims of one technique on `variant`."""
-    ratios = efficiency_measures(reference, variant)
+    """Assess the size, batch-1 latency and batch-64 throughput claims of one technique on `variant`, the two
+    latency measures from `paired` (recorded as `paired.<variant>.<field>`)."""
+    ratios = efficiency_measures(reference, variant, paired)
+    for key, value in paired.to_dict().items():
+        record(f"paired.{variant.name}.{key}", value)
+    spreads = {"latency_b1": paired.spread("b1"), "throughput_b64": paired.spread("large")}
     entries = []
     for measure, claim in claims.items():
         ratio = ratios[measure]
@@ -54,6 +65,12 @@ def assess_efficiency(
             )
             continue
         note = f"{variant.name} vs {reference.name}: {efficiency_sentence(measure, ratio)}"
+        if measure in spreads:
+            low, high = spreads[measure]
+            note += (
+                f" (median of {len(paired.ratios['b1'])} rounds timed alternately with the reference; "
+                f"quartiles {low:.2f}–{high:.2f}×)"
+            )
         entries.append(claim.assess(ratio, note=note))
     return entries
 

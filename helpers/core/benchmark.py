@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,20 @@ def synchronize() -> None:
         cupy.cuda.get_current_stream().synchronize()
 
 
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch.set_num_threads(threads) and restore the previous count (None: leave it)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _timed(fn: Callable[[], Any]) -> float:
     synchronize()
     start = time.perf_counter()
@@ -84,6 +99,11 @@ class Comparison:
     def speedup(self) -> float:
         """How many times faster the candidate is than the baseline."""
         return self.baseline.median / self.candidate.median
+
+    @property
+    def round_speedups(self) -> tuple[float, ...]:
+        """Baseline time / candidate time of each round: the two ran back to back, so drift cancels in each."""
+        return tuple(b / c for b, c in zip(self.baseline.times, self.candidate.times, strict=True))
 
 
 def compare(
