@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.compression.measure import measure_variant, serialized_size
 from helpers.compression.models import MLP, make_cnn
 from helpers.compression.quantization import (
     api_limitations,
@@ -13,6 +14,7 @@ from helpers.compression.quantization import (
     export_for_quantization,
     linear_weight_bytes,
     lower_to_x86,
+    measure_static_variant,
     op_counts,
     static_int8_pt2e,
     stored_dtype_bytes,
@@ -61,6 +63,24 @@ def test_static_pt2e_keeps_only_int8_weights_and_agrees_with_fp32():
     with torch.inference_mode():
         agree = (converted(X).argmax(1) == model(X).argmax(1)).float().mean()
     assert agree >= 0.75
+
+
+def test_the_shared_row_measures_a_converted_graph_and_its_lowered_form():
+    """The q/dq graph as it is (08 without lower_int8) and the oneDNN-lowered graph (06) both give a full row."""
+    torch.manual_seed(0)
+    model = make_cnn(width_mult=0.25).eval()
+    converted = static_int8_pt2e(export_for_quantization(model, X[:2]), X)
+    accuracies, seeds = [0.9], [0]
+    as_graph = measure_variant("qdq", "quantization", converted, X, accuracies, seeds, min_run_time=0.01)
+    lowered = lower_to_x86(converted, [X[:1], X])
+    shipped = measure_static_variant(
+        "int8", model, converted, lowered, X, accuracies, seeds, min_run_time=0.01
+    )
+    for row in (as_graph, shipped):
+        assert (
+            row.size_bytes == serialized_size(converted) and row.latency_ms_b1 > 0 and row.latency_ms_b64 > 0
+        )
+    assert shipped.macs is not None and shipped.gpu_latency_ms_b1 is None and "CPU-only" in shipped.notes
 
 
 def test_static_pt2e_rejects_bad_calibration():

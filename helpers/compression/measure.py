@@ -126,7 +126,8 @@ def _on_cpu(model: nn.Module) -> nn.Module:
     """`model` in eval mode on the CPU (a copy when it lives elsewhere)."""
     if _device_of(model).type != "cpu":
         model = copy.deepcopy(model).to("cpu")
-    return model.eval()
+    model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
+    return model
 
 
 def _inferences(model: nn.Module, x: torch.Tensor, n: int) -> Callable[[], None]:
