@@ -140,6 +140,11 @@ def _inferences(model: nn.Module, x: torch.Tensor, n: int) -> Callable[[], None]
     return run
 
 
+def latency_batches(inputs: torch.Tensor, batch_large: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The timed batches: the first image alone, and `batch_large` images (those of `inputs`, repeated)."""
+    return inputs[:1].contiguous(), inputs[torch.arange(batch_large) % len(inputs)].contiguous()
+
+
 def cpu_latency_ms(
     model: nn.Module, example: torch.Tensor, min_run_time: float = 0.3, threads: int | None = None
 ) -> tuple[float, float]:
@@ -199,8 +204,7 @@ def measure_variant(
         )
     model = _on_cpu(model)
     inputs = (latency_example if latency_example is not None else example).to("cpu")
-    one = inputs[:1].contiguous()
-    many = inputs[torch.arange(batch_large) % len(inputs)].contiguous()
+    one, many = latency_batches(inputs, batch_large)
     total, nonzero = params if params is not None else count_params(model)
     macs, macs_note = count_macs(model, example[:1].to("cpu"))
     runner = timed if timed is not None else model
@@ -231,9 +235,8 @@ def measure_variant(
     )
 
 
-PAIRED_ROUNDS = (
-    15  # rounds of a paired latency run: each times the reference and the variant once, back to back
-)
+# Rounds of a paired latency run: each times the reference and the variant once, back to back.
+PAIRED_ROUNDS = 15
 
 
 @dataclass(frozen=True)
@@ -276,11 +279,7 @@ def paired_latency(
     if rounds < 2:
         raise ValueError(f"rounds={rounds} must be at least 2 for a spread.")
     (reference_name, reference_model), (variant_name, variant_model) = reference, variant
-    inputs = example.to("cpu")
-    batches = {
-        "b1": inputs[:1].contiguous(),
-        "large": inputs[torch.arange(batch_large) % len(inputs)].contiguous(),
-    }
+    batches = dict(zip(("b1", "large"), latency_batches(example.to("cpu"), batch_large), strict=True))
     models = [_on_cpu(m) for m in (reference_model, variant_model)]
     calls, ratios = {}, {}
     with cpu_threads(threads), torch.inference_mode():

@@ -8,9 +8,8 @@ from pathlib import Path
 from helpers.core.claims import Claim, load_declarations
 
 DECLARED = load_declarations(Path(__file__).with_suffix(".toml"))
-globals().update(
-    DECLARED.claims
-)  # GPU_SWEEP_CLAIM and GRID_CLAIM, declared in claims.toml beside this module
+# GPU_SWEEP_CLAIM and GRID_CLAIM, declared in claims.toml beside this module
+globals().update(DECLARED.claims)
 
 
 def grid_claim_for(n_params: int) -> Claim:
