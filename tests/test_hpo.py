@@ -1,4 +1,4 @@
-"""helpers.hpo.search: the search space, grid and random candidates, the objective, sweeps and their summaries."""
+"""helpers.hpo.space, objective, strategies, summary and study: the search space, grid and random candidates, the objective, sweeps and their summaries."""
 
 from __future__ import annotations
 
@@ -10,24 +10,11 @@ import pytest
 
 from helpers.datasets.airline import airline_parquet
 from helpers.hpo.claims import GRID_CLAIM, grid_claim_for
-from helpers.hpo.search import (
-    Dimension,
-    FailureInjector,
-    Objective,
-    Regime,
-    SearchSpace,
-    Sweep,
-    TrialResult,
-    compare_strategies,
-    grid_reach,
-    hyperopt_results,
-    load_split,
-    speed_ratio,
-    study_ratio,
-    study_table,
-    summary_table,
-    tolerance_target,
-)
+from helpers.hpo.objective import FailureInjector, Objective, Sweep, TrialResult, load_split
+from helpers.hpo.space import Dimension, SearchSpace
+from helpers.hpo.strategies import hyperopt_results
+from helpers.hpo.study import Regime, compare_strategies, grid_reach, study_ratio, study_table
+from helpers.hpo.summary import speed_ratio, summary_table, tolerance_target
 
 SPACE = SearchSpace.talk(25)
 

@@ -9,8 +9,10 @@ import pytest
 
 from helpers.collection.runner import execute_notebook
 from helpers.datasets.airline import make_airline
-from helpers.hpo.search import SEARCHERS, STRATEGIES, SearchSpace
+from helpers.hpo.space import SearchSpace
 from helpers.hpo.spark import java_executable
+from helpers.hpo.strategies import STRATEGIES
+from helpers.hpo.study import SEARCHERS
 from helpers.hpo.tracking import ROLE_TAG, Tracker
 
 from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S

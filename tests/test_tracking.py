@@ -1,4 +1,4 @@
-"""helpers.hpo.tracking with helpers.hpo.search sweeps: nested runs in a real SQLite store, failures, interrupts, reruns."""
+"""helpers.hpo.tracking with helpers.hpo.strategies sweeps: nested runs in a real SQLite store, failures, interrupts, reruns."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from helpers.hpo.search import SearchSpace, TpeSettings, TrialResult, run_hyperopt, run_optuna, run_sequential
+from helpers.hpo.objective import TrialResult
+from helpers.hpo.space import SearchSpace
+from helpers.hpo.strategies import TpeSettings, run_hyperopt, run_optuna, run_sequential
 from helpers.hpo.tracking import (
     PARENT_TAG,
     ROLE_TAG,
