@@ -50,7 +50,7 @@ def test_controlled_pairs_have_no_opening_cue_and_cued_pairs_do(smoke):
 
 
 def test_verdicts_follow_from_the_recorded_accuracies(smoke):
-    # computed here from the one-seed binomial margin, independently of helpers.albert.pretraining
+    # computed here from the one-seed binomial margin, independently of the helpers' margin functions
     r = smoke.results
     assert len(r["params.seeds"]) == 1
     n = r["params.eval_pairs"]

@@ -320,7 +320,7 @@ def test_truncated_corpus_cache_is_rebuilt_naming_the_file(cache, capsys):
 
 
 def test_truncated_tokenizer_cache_is_rebuilt(cache, capsys):
-    from helpers.albert.pretraining import cached_tokenizer, load_tokenizer
+    from helpers.albert.tokenizer import cached_tokenizer, load_tokenizer
 
     texts = [f"sentence number {i} talks about order and parameters" for i in range(200)]
     first = cached_tokenizer(texts, 60)

@@ -1,4 +1,5 @@
-"""helpers.albert.pretraining: tokenizer round trip, masked-only MLM head, training and evaluation, the analysis."""
+"""helpers.albert tokenizer, pretraining and table5: tokenizer round trip, masked-only MLM head, training and
+evaluation, the analysis."""
 
 from __future__ import annotations
 
@@ -13,25 +14,24 @@ from helpers.albert.pairs import IGNORE, TASKS, PairBuilder
 from helpers.albert.pretraining import (
     ModelSize,
     TrainSettings,
-    above_chance_lower,
-    difference_lower,
-    distance_from_chance_upper,
     evaluate,
     heads_forward,
     load_pretrained,
-    load_tokenizer,
     make_batch,
     make_eval_sets,
     new_model,
-    one_sided_margin,
     pretrain,
+)
+from helpers.albert.table5 import (
+    above_chance_lower,
+    difference_lower,
+    distance_from_chance_upper,
+    one_sided_margin,
     run_table5,
     side_by_side,
-    special_tokens,
     table5,
-    tokenize_documents,
-    train_tokenizer,
 )
+from helpers.albert.tokenizer import load_tokenizer, special_tokens, tokenize_documents, train_tokenizer
 from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
 
 SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
