@@ -26,13 +26,13 @@ from helpers.albert.table5 import (
     above_chance_lower,
     difference_lower,
     distance_from_chance_upper,
-    one_sided_margin,
     run_table5,
     side_by_side,
     table5,
 )
 from helpers.albert.tokenizer import load_tokenizer, special_tokens, tokenize_documents, train_tokenizer
 from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
+from helpers.core.stats import accuracy_margin
 
 SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
 SETTINGS = TrainSettings(steps=4, batch_size=8, max_len=32, learning_rate=1e-3, eval_every=2)
@@ -145,10 +145,8 @@ def test_table5_summary_and_side_by_side():
 
 
 def test_claim_measures_and_their_rules():
-    # margin: t(0.95, 2) = 2.92 × std / sqrt(3)
     values = [0.50, 0.51, 0.52]
-    margin = one_sided_margin(values)
-    assert margin == pytest.approx(2.919986 * 0.01 / np.sqrt(3), rel=1e-5)
+    margin = accuracy_margin(values)  # t(0.95, 2) × std / sqrt(3), checked in test_stats.py
     assert distance_from_chance_upper(values) == pytest.approx(100 * (0.01 + margin))
     assert above_chance_lower(values) == pytest.approx(100 * (0.01 - margin))
     assert difference_lower([0.8, 0.8, 0.8], values) == pytest.approx(100 * (0.29 - margin))
@@ -164,11 +162,12 @@ def test_claim_measures_and_their_rules():
 
 def test_one_seed_margins_come_from_the_evaluation_set_size():
     # binomial: z(0.95) = 1.6449 × sqrt(p (1 − p) / n)
-    assert one_sided_margin([0.6], n_eval=1000) == pytest.approx(1.644854 * np.sqrt(0.24 / 1000), rel=1e-5)
     assert above_chance_lower([0.6], 1000) == pytest.approx(100 * (0.1 - 1.644854 * np.sqrt(0.24 / 1000)))
     expected = 100 * (0.1 - 1.644854 * np.sqrt((0.24 + 0.25) / 1000))
     assert difference_lower([0.6], [0.5], 1000) == pytest.approx(expected, rel=1e-5)
-    assert one_sided_margin([0.6], n_eval=4000) == pytest.approx(one_sided_margin([0.6], n_eval=1000) / 2)
+    assert distance_from_chance_upper([0.6], 1000) == pytest.approx(
+        100 * (0.1 + 1.644854 * np.sqrt(0.24 / 1000))
+    )
 
 
 def test_run_table5_in_worker_processes_matches_one_process(setup):
@@ -192,7 +191,7 @@ def test_run_table5_in_worker_processes_matches_one_process(setup):
 def test_bad_parameters_have_clear_messages(setup):
     *_, special, train_docs, _ = setup
     with pytest.raises(ValueError, match="pass n_eval"):
-        one_sided_margin([0.5])
+        above_chance_lower([0.5])
     with pytest.raises(ValueError, match="pass n_eval"):
         difference_lower([0.6], [0.5])
     with pytest.raises(ValueError, match="Unknown pretraining task"):

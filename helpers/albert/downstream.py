@@ -24,6 +24,7 @@ import torch
 from helpers.albert.pairs import NOT_ORIGINAL, ORIGINAL, Pair, SpecialTokens, TokenDocs, encode_pairs
 from helpers.core.params import require
 from helpers.core.seeding import seed_everything
+from helpers.core.stats import binomial_margin, t_margin
 
 DOWNSTREAM_TASKS = ("package", "next_or_later")
 MIN_PER_CLASS = 10
@@ -290,15 +291,12 @@ def downstream_difference_lower(results: pd.DataFrame, better: str, worse: str, 
     """Mean over tasks of accuracy(better) − accuracy(worse), minus its one-sided 95 % margin, in points: over
     seeds, the t margin of the per-seed task-averaged differences; with one seed, the binomial margin of the
     test accuracies (n_test examples per task)."""
-    from scipy import stats
-
     a = results[results["pretraining"] == better].pivot_table(index="seed", columns="task", values="accuracy")
     b = results[results["pretraining"] == worse].pivot_table(index="seed", columns="task", values="accuracy")
     require(len(a) > 0 and a.shape == b.shape, f"Need the same seeds and tasks for {better!r} and {worse!r}.")
     per_seed = (a - b).mean(axis=1).to_numpy()
     if len(per_seed) >= 2:
-        margin = stats.t.ppf(0.95, len(per_seed) - 1) * per_seed.std(ddof=1) / np.sqrt(len(per_seed))
-    else:
-        variance = ((a * (1 - a) + b * (1 - b)) / n_test).to_numpy().sum() / a.shape[1] ** 2
-        margin = stats.norm.ppf(0.95) * np.sqrt(variance)
+        margin = t_margin(per_seed)
+    else:  # the mean of one difference per task: the margin of their sum, over the number of tasks
+        margin = binomial_margin([*a.iloc[0], *b.iloc[0]], n_test) / a.shape[1]
     return float(100 * (per_seed.mean() - margin))

@@ -1,5 +1,5 @@
 """A small-scale Table 5 of Lan et al.: every pretraining task × seed, then the summary beside the paper's, the
-claim measures (margins in points, one-sided 95 %) and the learning curves.
+claim measures (in points, with the one-sided 95 % margins of `helpers.core.stats`) and the learning curves.
 
 Runs are independent (each seeds itself), so `run_table5` can spread them over worker processes, one thread each:
 on a few cores, tiny models use the cores better side by side than by splitting each matrix product.
@@ -7,7 +7,6 @@ on a few cores, tiny models use the cores better side by side than by splitting 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import partial
 
@@ -21,6 +20,7 @@ from helpers.albert.pairs import TASKS, SpecialTokens, TokenDocs
 from helpers.albert.pretraining import ModelSize, TrainSettings, make_eval_sets, pretrain_and_evaluate
 from helpers.albert.workers import map_jobs
 from helpers.core.params import require
+from helpers.core.stats import accuracy_difference_lower, accuracy_margin
 
 CHANCE = 0.5
 TASK_NAMES = {"mlm": "MLM only (no pair loss)", "nsp": "MLM + NSP", "sop": "MLM + SOP"}
@@ -90,47 +90,20 @@ def side_by_side(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def one_sided_margin(values: Sequence[float], n_eval: int | None = None, confidence: float = 0.95) -> float:
-    """The one-sided `confidence` margin of the mean accuracy: over seeds, t-quantile × standard error; with one
-    seed, the binomial sampling error of that accuracy on `n_eval` held-out examples (seed spread unseen)."""
-    from scipy import stats
-
-    values = np.asarray(values, dtype=float)
-    if len(values) >= 2:
-        return float(stats.t.ppf(confidence, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-    require(
-        n_eval is not None and n_eval > 0,
-        "With one seed the margin comes from the evaluation set; pass n_eval, or run two or more seeds.",
-    )
-    p = float(values[0])
-    return float(stats.norm.ppf(confidence) * math.sqrt(p * (1 - p) / n_eval))
-
-
 def distance_from_chance_upper(values: Sequence[float], n_eval: int | None = None) -> float:
     """|mean − 50 %| plus the one-sided 95 % margin, in points: how far from chance the accuracy could be."""
-    return 100 * (abs(float(np.mean(values)) - CHANCE) + one_sided_margin(values, n_eval))
+    return 100 * (abs(float(np.mean(values)) - CHANCE) + accuracy_margin(values, n_eval))
 
 
 def above_chance_lower(values: Sequence[float], n_eval: int | None = None) -> float:
     """Mean − 50 % minus the one-sided 95 % margin, in points: how far above chance the accuracy surely is."""
-    return 100 * (float(np.mean(values)) - CHANCE - one_sided_margin(values, n_eval))
+    return 100 * (float(np.mean(values)) - CHANCE - accuracy_margin(values, n_eval))
 
 
 def difference_lower(a: Sequence[float], b: Sequence[float], n_eval: int | None = None) -> float:
     """mean(a) − mean(b) minus the one-sided 95 % margin, in points: over seeds, the margin of the paired per-seed
     differences; with one seed, the binomial margin of two accuracies on `n_eval` examples each."""
-    from scipy import stats
-
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if len(diff) >= 2:
-        return 100 * (float(diff.mean()) - one_sided_margin(diff))
-    require(
-        n_eval is not None and n_eval > 0,
-        "With one seed the margin comes from the evaluation set; pass n_eval, or run two or more seeds.",
-    )
-    pa, pb = float(a[0]), float(b[0])
-    margin = stats.norm.ppf(0.95) * math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / n_eval)
-    return 100 * (float(diff[0]) - margin)
+    return 100 * accuracy_difference_lower(a, b, n_eval)
 
 
 def run_values(runs: pd.DataFrame, task: str, evaluation: str) -> list[float]:
