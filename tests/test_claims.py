@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +149,53 @@ def test_a_mistake_in_a_declarations_file_is_named_with_its_table(tmp_path, chan
     path.write_text(DECLARED.replace(*change))
     with pytest.raises(ValueError, match=message):
         load_declarations(path)
+
+
+# every topic whose claims stand alone in a claims.toml beside its claims.py
+DECLARING_TOPICS = sorted(
+    p.parent.name for p in Path(__file__).resolve().parents[1].glob("helpers/*/claims.toml")
+)
+
+
+def _named_declarations(source: str) -> dict[str, str]:
+    """Top-level `NAME: Claim = DECLARED.claims["KEY"]` statements of a claims module, as {NAME: KEY}."""
+    found = {}
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.AnnAssign | ast.Assign):
+            continue
+        value = node.value
+        if (
+            isinstance(value, ast.Subscript)
+            and ast.unparse(value.value) == "DECLARED.claims"
+            and isinstance(value.slice, ast.Constant)
+        ):
+            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+            annotation = ast.unparse(node.annotation) if isinstance(node, ast.AnnAssign) else None
+            assert annotation == "Claim", f"{ast.unparse(node)}: annotate it `: Claim`"
+            found[ast.unparse(target)] = value.slice.value
+    return found
+
+
+def test_the_topics_with_a_claims_toml_are_found():
+    assert {"albert", "hpo", "rapids"} <= set(DECLARING_TOPICS)
+
+
+@pytest.mark.parametrize("topic", DECLARING_TOPICS)
+def test_each_table_of_a_claims_toml_is_a_constant_declared_by_name(topic):
+    """Each [NAME] table is declared in claims.py as `NAME: Claim = DECLARED.claims["NAME"]`, so that editors, type
+    checkers and ruff find it; the module has no other Claim constant."""
+    module = importlib.import_module(f"helpers.{topic}.claims")
+    path = Path(module.__file__)
+    with path.with_suffix(".toml").open("rb") as file:
+        tables = set(tomllib.load(file)) - {"sources"}
+    declared = _named_declarations(path.read_text())
+    assert tables, f"{path.with_suffix('.toml').name} of {topic} declares no claim"
+    assert {name: key for name, key in declared.items() if name != key} == {}, (
+        "a constant takes its table's name"
+    )
+    assert set(declared) == tables, (
+        f"undeclared tables: {sorted(tables - set(declared))}; stray names: {sorted(set(declared) - tables)}"
+    )
+    constants = {name for name, value in vars(module).items() if isinstance(value, Claim)}
+    assert constants == tables, f"Claim constants not from claims.toml: {sorted(constants - tables)}"
+    assert all(getattr(module, name) == module.DECLARED.claims[name] for name in tables)

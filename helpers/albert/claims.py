@@ -15,10 +15,12 @@ from helpers.albert.speed import VARIANTS
 from helpers.core.claims import Claim, at_least, load_declarations, within
 
 DECLARED = load_declarations(Path(__file__).with_suffix(".toml"))
-globals().update(DECLARED.claims)
 PAPER, BLOG = DECLARED.sources["paper"], DECLARED.sources["blog"]
 
 # ------------------------------------------------------------------ 09 · parameter efficiency, speed and memory
+
+ONE_EIGHTEENTH: Claim = DECLARED.claims["ONE_EIGHTEENTH"]
+XXLARGE_SLOWER: Claim = DECLARED.claims["XXLARGE_SLOWER"]
 
 # Table 1 of the paper (V = 30,000, FFN = 4H, H/64 heads), in millions of parameters.
 TABLE1_M = {
@@ -100,6 +102,13 @@ MEMORY_CLAIMS = {
 }
 
 # ------------------------------------------------------------------ 10 · sentence-order prediction (NSP vs SOP)
+
+NSP_MODEL_SOP_NEAR_CHANCE: Claim = DECLARED.claims["NSP_MODEL_SOP_NEAR_CHANCE"]
+SOP_MODEL_SOLVES_NSP: Claim = DECLARED.claims["SOP_MODEL_SOLVES_NSP"]
+SOP_BEATS_NSP_ON_SOP: Claim = DECLARED.claims["SOP_BEATS_NSP_ON_SOP"]
+SOP_BEATS_NSP_DOWNSTREAM: Claim = DECLARED.claims["SOP_BEATS_NSP_DOWNSTREAM"]
+ALBERT_STATE_OF_THE_ART: Claim = DECLARED.claims["ALBERT_STATE_OF_THE_ART"]
+ALBERT_BASE_SST2: Claim = DECLARED.claims["ALBERT_BASE_SST2"]
 
 PAPER_TABLE5 = pd.DataFrame(
     {"mlm": [54.9, 54.5, 54.0], "nsp": [52.4, 90.5, 78.9], "sop": [53.3, 52.0, 86.5]},
