@@ -6,7 +6,7 @@ PROFILE ?= auto
 STAMP := $(VENV)/.installed
 RAPIDS_SRC := .cache/rapids-src
 # `make run` on a GPU machine adds the RAPIDS extra that matches the driver (one line says why not); EXTRAS=… overrides.
-EXTRAS ?= $(shell $(PYTHON) helpers/collection/rapids_extra.py)
+EXTRAS ?= $(shell $(PYTHON) helpers/collection/gpu_extra.py)
 
 .PHONY: run test lint lab notebooks gpu-check binder-check venv clean rapids-src
 

@@ -9,16 +9,9 @@ from helpers.albert.configs import MODELS, SHARINGS, analytic_params, scaled, ta
 from helpers.albert.sharing import build, layers_of, tie_sublayer
 from helpers.core.model_size import count_params
 
+from .fixtures import one_thread  # noqa: F401 (autouse: each test here runs on one PyTorch thread)
+
 DISTINCT = {"all-shared": (1, 1), "shared-attention": (1, 12), "shared-ffn": (12, 1), "not-shared": (12, 12)}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One PyTorch thread: these tiny models run faster, and far faster on a machine shared with other jobs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def small(sharing: str):

@@ -22,16 +22,9 @@ from helpers.albert.speed import (
 )
 from helpers.core.precision import Precision
 
+from .fixtures import one_thread  # noqa: F401 (autouse: each test here runs on one PyTorch thread)
+
 TINY = {name: scaled(shape, 32) for name, shape in MODELS.items()}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One PyTorch thread: these tiny models run faster, and far faster on a machine shared with other jobs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -22,7 +22,7 @@ from helpers.collection.compare import (
     publish,
     readme_block,
     reference_runs,
-    update_readme,
+    update_readme_across_machines,
     write_comparison,
 )
 from helpers.collection.provenance import PROJECT_ROOT, machine_name
@@ -221,10 +221,10 @@ def test_own_run_against_the_references_of_its_profile(runs, tmp_path):
 def test_readme_section_is_regenerated_between_its_markers(runs, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\n{README_START}\nold\n{README_END}\n\n## After\n")
-    update_readme(readme, [])
+    update_readme_across_machines(readme, [])
     assert "No reference run is committed yet" in current_readme_block(readme)
     published = publish(runs["cpu"], tmp_path / "docs" / "results", name="ref-box")
-    update_readme(readme, [published])
+    update_readme_across_machines(readme, [published])
     text = readme.read_text()
     assert text.startswith("# Title\n\n") and text.endswith("\n\n## After\n")
     assert current_readme_block(readme) == readme_block([published], readme)

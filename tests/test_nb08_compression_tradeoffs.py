@@ -89,7 +89,7 @@ def test_target_verdict_follows_from_the_recorded_ratios(smoke):
 
 def test_final_accuracy_claims_use_the_pooled_seeds(smoke):
     """The smoke profile trains two seeds, so the final verdicts take the several-seed branch (the one-seed branch,
-    'not measurable here', is covered by test_edge_verdicts)."""
+    'not measurable here', is covered by test_compression_verdicts)."""
     assert smoke.results["seeds"] == [0, 1]
     per_seed = {n: smoke.results[f"model.{n}.per_seed_accuracy"] for n in METHODS}
     for claim, higher, lower in final_accuracy_claims():

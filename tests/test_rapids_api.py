@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers.rapids import conformance
 from helpers.rapids.coverage import Coverage, accelerated_estimators, estimator_coverage, pandas_coverage
 from helpers.rapids.release import ROOT, ModuleInfo, Release, _parse_pyx, missing_reason
 from helpers.rapids.zero_code import (
@@ -21,6 +20,8 @@ from helpers.rapids.zero_code import (
     is_active,
     total_activity,
 )
+
+from .rapids_conformance import checking, units
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def release() -> Release:
 
 @pytest.fixture(scope="module")
 def checked(release):
-    return conformance.conformance(release)
+    return checking.conformance(release)
 
 
 def test_every_rapids_use_on_the_gpu_path_exists_in_the_pinned_release(checked):
@@ -53,13 +54,13 @@ def _scratch(tmp_path: Path, old: str, new: str) -> Path:
     return scratch
 
 
-def _problems_in(release: Release, scratch: Path, entry: str) -> list[conformance.Problem]:
-    notebook = conformance._unit(
+def _problems_in(release: Release, scratch: Path, entry: str) -> list[checking.Problem]:
+    notebook = units.source_unit(
         "nb", "scratch.ipynb", f"import cudf\nfrom etl_scratch import {entry}\n{entry}(cudf, None, None)\n"
     )
-    units = [conformance.module_unit(scratch, scratch.parent), notebook]
-    uses = conformance.find_uses(release, units, {})
-    return conformance.check(release, uses)
+    scanned = [units.module_unit(scratch, scratch.parent), notebook]
+    uses = checking.find_uses(release, scanned, {})
+    return checking.check(release, uses)
 
 
 def test_a_misspelt_cudf_keyword_fails_with_its_call_site(release, tmp_path):
@@ -88,13 +89,13 @@ def test_the_unchanged_copy_passes(release, tmp_path):
 
 def test_dask_only_branches_are_not_checked_against_cudf(release):
     # _to_parquet's `overwrite=`/`write_index=` branch runs only for Dask frames (hasattr(frame, "dask"))
-    uses, _ = conformance.conformance(release)
+    uses, _ = checking.conformance(release)
     assert not [u for u in uses if "overwrite" in u.keywords or "write_index" in u.keywords]
 
 
 def test_the_backend_map_is_read_from_the_gpu_switch():
-    backend = conformance.module_unit(ROOT / "helpers" / "core" / "backend.py")
-    fields = conformance.gpu_fields(backend)
+    backend = units.module_unit(ROOT / "helpers" / "core" / "backend.py")
+    fields = units.gpu_fields(backend)
     assert fields["df"] == "cudf" and fields["KMeans"] == "cuml.cluster.KMeans"
     assert fields["train_test_split"] == "cuml.model_selection.train_test_split"
 
@@ -189,7 +190,7 @@ def test_without_an_accelerator_the_signal_is_inactive():
 
 
 def test_gpu_path_units_include_the_rapids_notebooks():
-    labels = {u.label for u in conformance.gpu_path_units()}
+    labels = {u.label for u in units.gpu_path_units()}
     assert {"notebooks/01_rapids_dataframes.ipynb", "notebooks/02_rapids_machine_learning.ipynb"} <= labels
 
 

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
 from helpers.collection.cli import main  # noqa: E402
-from helpers.collection.report import replace_block, update_readme, write_report  # noqa: E402
+from helpers.collection.report import replace_block, update_readme_notebooks_and_claims, write_report  # noqa: E402
 from helpers.core import results  # noqa: E402
 from helpers.core.claims import Claim, at_least  # noqa: E402
 from helpers.core.plotting import save_figure  # noqa: E402
@@ -104,7 +104,7 @@ def test_readme_index_needs_each_notebooks_question(run_dir, tmp_path):
     _project(tmp_path, GOOD_README)
     nbformat.write(new_notebook(cells=[]), tmp_path / "notebooks" / "01_good.ipynb")
     with pytest.raises(ValueError, match=r"no metadata.fsl.question/gpu"):
-        update_readme(tmp_path / "README.md", run_dir, tmp_path / "notebooks")
+        update_readme_notebooks_and_claims(tmp_path / "README.md", run_dir, tmp_path / "notebooks")
 
 
 def test_replace_block_keeps_the_markers():

@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers.collection.cli import main
-from helpers.collection.report import update_readme, write_report
+from helpers.collection.report import update_readme_notebooks_and_claims, write_report
 from helpers.collection.runner import clean_metadata, discover, run_collection
 from helpers.core.claims import Claim, at_least
 
@@ -142,10 +142,10 @@ def test_readme_claims_block_is_regenerated_from_a_run(tmp_path, monkeypatch):
     nb = nbformat.read(notebooks / "01_good.ipynb", as_version=4)
     nb.metadata["fsl"] = {"question": "Is the ratio at least 2?", "gpu": "none"}
     nbformat.write(nb, notebooks / "01_good.ipynb")
-    update_readme(readme, run_dir, notebooks)
+    update_readme_notebooks_and_claims(readme, run_dir, notebooks)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
     assert "| [01_good](notebooks/01_good.ipynb) | Is the ratio at least 2? | 0.0 min | none |" in text
     assert "ratio is at least 2" in text and "**not reproduced**" in text and "profile `cpu`" in text
     with pytest.raises(ValueError, match="No finished run"):
-        update_readme(readme, tmp_path / "missing")
+        update_readme_notebooks_and_claims(readme, tmp_path / "missing")

@@ -12,7 +12,7 @@ import yaml
 
 from helpers.collection.cloud import stamp_badges
 from helpers.collection.compare import compare_command, publish
-from helpers.collection.report import update_readme
+from helpers.collection.report import update_readme_notebooks_and_claims
 from helpers.collection.runner import DEFAULT_TIMEOUT_S, clean_metadata, run_collection
 
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "badges":
             return stamp_badges(args.notebooks)
         if args.command == "readme":
-            update_readme(Path("README.md"), args.run, args.notebooks)
+            update_readme_notebooks_and_claims(Path("README.md"), args.run, args.notebooks)
             return 0
         if args.command == "compare":
             return compare_command(args.runs, args.out, args.readme, args.references)

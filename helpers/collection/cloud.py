@@ -14,7 +14,7 @@ from urllib.parse import quote
 import nbformat
 from nbformat import NotebookNode
 
-from helpers.collection import rapids_extra
+from helpers.collection import gpu_extra
 
 BADGES_TAG = "fsl-badges"
 SETUP_TAG = "fsl-setup"
@@ -137,8 +137,8 @@ def badge_row(repo: Repository, path: str) -> str:
 
 def setup_source(repo: Repository) -> str:
     """Source of the guarded setup cell: installs the project (and RAPIDS on a GPU) on Colab/Kaggle only."""
-    choose = textwrap.indent(inspect.getsource(rapids_extra.choose), "    ")
-    choose = choose.replace("MIN_CAPABILITY", repr(rapids_extra.MIN_CAPABILITY))
+    choose = textwrap.indent(inspect.getsource(gpu_extra.choose), "    ")
+    choose = choose.replace("MIN_CAPABILITY", repr(gpu_extra.MIN_CAPABILITY))
     filled = SETUP_TEMPLATE.replace("__CHOOSE__", choose).replace("__REPOSITORY__", repo.url)
     return filled.replace("__PACKAGE__", repo.package).replace("__REF__", repo.ref).strip("\n")
 

@@ -1,8 +1,9 @@
 """Results across machines: finished runs side by side, claim by claim, and the committed reference runs.
 
 `compare` writes comparison.md and a self-contained comparison.html; `publish` copies a finished run into
-docs/results/<machine>/ with nothing personal in it; `update_readme` keeps the README's section in step with them;
-`against_references` tells a reader how their own run differs from the reference of the same profile.
+docs/results/<machine>/ with nothing personal in it; `update_readme_across_machines` keeps the README's section
+"Results across machines" in step with them; `against_references` tells a reader how their own run differs from
+the reference of the same profile.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.collection.provenance import PROJECT_ROOT, machine_name
-from helpers.collection.report import _cell
+from helpers.collection.report import table_cell
 from helpers.core.claims import Rule
 from helpers.core.results import write_json_atomic
 
@@ -177,7 +178,7 @@ def _note(entry: dict[str, Any]) -> str:
 def published_text(row: Row) -> str:
     """A claim's published figure, with its unit when it is a number."""
     unit = f" {row.unit}" if row.unit and isinstance(row.published, (int, float)) else ""
-    return f"{_cell(row.published)}{unit}"
+    return f"{table_cell(row.published)}{unit}"
 
 
 def measured_text(entry: dict[str, Any] | None) -> str:
@@ -186,7 +187,7 @@ def measured_text(entry: dict[str, Any] | None) -> str:
         return ""
     if entry["measured"] is None:
         return "—"
-    return f"{_cell(entry['measured'])} {entry['unit']}".strip()
+    return f"{table_cell(entry['measured'])} {entry['unit']}".strip()
 
 
 def _why(row: Row, runs: list[Run]) -> list[str]:
@@ -274,8 +275,8 @@ def comparison_markdown(comparison: Comparison, base: Path, level: int = 2) -> s
     run_rows = ["| Run | Profile | Finished | Revision | Hardware | Python |", "|---|---|---|---|---|---|"]
     for run, link in zip(runs, links, strict=True):
         run_rows.append(
-            f"| [{_cell(run.label)}]({link}) | {run.profile} | {run.finished} | {run.revision} | "
-            f"{_cell(run.hardware)} | {run.environment['python']} |"
+            f"| [{table_cell(run.label)}]({link}) | {run.profile} | {run.finished} | {run.revision} | "
+            f"{table_cell(run.hardware)} | {run.environment['python']} |"
         )
     blocks += [f"{heading} Runs", "\n".join(run_rows)]
     if versions and any(versions):
@@ -289,18 +290,18 @@ def comparison_markdown(comparison: Comparison, base: Path, level: int = 2) -> s
     header = ["", "Notebook", "Claim", "Published"]
     for run in runs:
         header += [f"{run.label}: measured", f"{run.label}: verdict"]
-    claim_rows = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    claim_rows = ["| " + " | ".join(table_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     for row in comparison.rows:
-        cells = ["⚠" if row.differs else "", row.notebook, _cell(row.statement), published_text(row)]
+        cells = ["⚠" if row.differs else "", row.notebook, table_cell(row.statement), published_text(row)]
         for entry in row.entries:
-            cells += [_cell(measured_text(entry)), f"**{entry['verdict']}**" if entry else "not run"]
+            cells += [table_cell(measured_text(entry)), f"**{entry['verdict']}**" if entry else "not run"]
         claim_rows.append("| " + " | ".join(cells) + " |")
     blocks += [f"{heading} Claims", "\n".join(claim_rows)]
     if comparison.differing:
         why = [f"{heading} Why the verdicts differ"]
         for row in comparison.differing:
             why.append(
-                f"- **{row.notebook}: {_cell(row.statement)}**\n"
+                f"- **{row.notebook}: {table_cell(row.statement)}**\n"
                 + "\n".join(f"  - {line}" for line in row.why)
             )
         blocks.append("\n".join(why))
@@ -420,7 +421,7 @@ def current_readme_block(readme: Path) -> str:
     return text[text.index(README_START) : text.index(README_END) + len(README_END)]
 
 
-def update_readme(readme: Path, run_dirs: list[Path]) -> None:
+def update_readme_across_machines(readme: Path, run_dirs: list[Path]) -> None:
     """Replace the README's results block with the comparison of `run_dirs`."""
     old = current_readme_block(readme)
     readme.write_text(readme.read_text().replace(old, readme_block(run_dirs, readme)))
@@ -527,7 +528,7 @@ def compare_command(runs: list[Path], out_dir: Path, readme: Path | None, refere
     """`python -m helpers compare`: write the comparison, refresh the README section, or check a run against references."""
     runs = _expand(runs)
     if readme is not None:
-        update_readme(readme, runs or reference_runs())
+        update_readme_across_machines(readme, runs or reference_runs())
         print(f"Refreshed the results section of {readme} ({len(runs or reference_runs())} runs).")
         return 0
     if references:

@@ -47,7 +47,8 @@ def collect_claims(
     return claims
 
 
-def _cell(value: Any) -> str:
+def table_cell(value: Any) -> str:
+    """A value as the text of one Markdown table cell: — for None, floats to 4 significant digits, no | or newline."""
     if value is None:
         return "—"
     if isinstance(value, float):
@@ -65,11 +66,11 @@ def claims_markdown(claims: list[dict[str, Any]]) -> str:
     lines = ["| Notebook | Claim | Published | Measured | Verdict | Why |", "|---|---|---|---|---|---|"]
     for c in claims:
         unit = f" {c['unit']}" if c["unit"] else ""
-        measured = "—" if c["measured"] is None else f"{_cell(c['measured'])}{unit}"
-        published = _cell(c["published"]) + (unit if isinstance(c["published"], (int, float)) else "")
+        measured = "—" if c["measured"] is None else f"{table_cell(c['measured'])}{unit}"
+        published = table_cell(c["published"]) + (unit if isinstance(c["published"], (int, float)) else "")
         lines.append(
-            f"| {c['notebook']} | {_cell(c['statement'])} | {published} | {measured} | "
-            f"**{c['verdict']}**{_caveat(c)} | {_cell(c['reason'])} |"
+            f"| {c['notebook']} | {table_cell(c['statement'])} | {published} | {measured} | "
+            f"**{c['verdict']}**{_caveat(c)} | {table_cell(c['reason'])} |"
         )
     return "\n".join(lines)
 
@@ -125,7 +126,7 @@ def write_report(
             else stem
         )
         status = run["status"] if run["status"] == "ok" else f"**{run['status']}**"
-        status += f": {_cell(run['error'])}" if run["error"] else ""
+        status += f": {table_cell(run['error'])}" if run["error"] else ""
         notebook_rows.append(
             f"| {link} | {status} | {run['seconds']:.0f} s | {len(results)} | {len(figures[stem])} |"
         )
@@ -193,13 +194,15 @@ def notebook_index(run: dict[str, Any], notebooks_dir: Path) -> str:
             )
         time = f"{entry['seconds'] / 60:.1f} min" if entry["status"] == "ok" else f"**{entry['status']}**"
         lines.append(
-            f"| [{entry['stem']}](notebooks/{path.name}) | {_cell(about['question'])} | {time} | "
-            f"{_cell(about['gpu'])} |"
+            f"| [{entry['stem']}](notebooks/{path.name}) | {table_cell(about['question'])} | {time} | "
+            f"{table_cell(about['gpu'])} |"
         )
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, run_dir: Path, notebooks_dir: Path = Path("notebooks")) -> None:
+def update_readme_notebooks_and_claims(
+    readme: Path, run_dir: Path, notebooks_dir: Path = Path("notebooks")
+) -> None:
     """Regenerate the README's notebook index and claims table from the run in `run_dir`."""
     claims_file, run_file = run_dir / "claims.json", run_dir / "run.json"
     if not claims_file.exists() or not run_file.exists():

@@ -1,7 +1,8 @@
-"""Which RAPIDS extra this machine can use: CUDA major from `nvidia-smi`, a GPU of compute capability ≥ 7.0.
+"""Which GPU extra of pyproject.toml this machine can use (today the RAPIDS ones, `rapids-cu12` and `rapids-cu13`):
+CUDA major from `nvidia-smi`, a GPU of compute capability ≥ 7.0. Install tooling; it knows no topic's code.
 
 Standard library only, so `make run` can ask before the virtual environment exists:
-`python3 helpers/collection/rapids_extra.py` prints the extra (e.g. `rapids-cu12`) or nothing, and one line on
+`python3 helpers/collection/gpu_extra.py` prints the extra (e.g. `rapids-cu12`) or nothing, and one line on
 stderr saying why not.
 """
 

@@ -1,37 +1,23 @@
-"""Which cuDF / cuML / dask-cudf / dask-cuda names the GPU path uses, and whether the pinned release has them.
+"""The RAPIDS use finder: which cuDF / cuML / dask-cudf / dask-cuda names the GPU path uses, read with `ast`.
 
-The finder reads code with `ast`, never imports RAPIDS. A value is on the GPU path when it comes from a RAPIDS
-import, from the GPU `Backend` (fields mapped by `helpers.core.backend._gpu`), or from a call that is handed such a
+It never imports RAPIDS. A value is on the GPU path when it comes from a RAPIDS import, from the GPU `Backend`
+(fields mapped by `helpers.core.backend._gpu`, read by `units.gpu_fields`), or from a call that is handed such a
 value (calls into the scanned code are followed with those arguments). Every module attribute, class, keyword and
-method used on such a value is then looked up in the release sources (`helpers.rapids.release.Release`).
+method used on such a value is recorded as a `Use`, for `checking.check` to look up in the release sources.
 Branches guarded by `hasattr(x, "name")` are skipped when no RAPIDS class has `name` (e.g. Dask-only code).
-The one call whose target is data (`getattr(backend, spec.cls)(**params)` in `make_estimator`) is followed by
-calling `make_estimator` with a backend whose fields record their keywords.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from helpers.rapids.release import PACKAGES, ROOT, ClassInfo, Release, Signature
+from helpers.rapids.release import PACKAGES
 
-# RAPIDS classes whose instances the GPU path receives from calls whose result class the finder does not follow
-# (frames from readers, groupby objects, the `.dt` accessor, cuml.accel's profile results)
-VALUE_CLASSES = (
-    "cudf.DataFrame",
-    "cudf.Series",
-    "cudf.Index",
-    "cudf.core.groupby.groupby.DataFrameGroupBy",
-    "cudf.core.groupby.groupby.SeriesGroupBy",
-    "cudf.core.series.DatetimeProperties",
-    "cuml.accel.profilers.ProfileResults",
-    "cuml.accel.profilers.MethodStats",
-)
+from .units import ScanUnit
+
 _BUILTINS_PASSING = {"tuple", "list", "sorted", "reversed", "dict"}
 
 
@@ -76,99 +62,17 @@ def _join(*values: _Value | None) -> _Value | None:
     return None
 
 
-@dataclass
-class _Unit:
-    """A scanned module or notebook: its name, the site label of each line, top-level defs and imports."""
-
-    name: str
-    label: str
-    tree: ast.Module
-    lines: dict[int, str] = field(default_factory=dict)
-    defs: dict[str, ast.FunctionDef] = field(default_factory=dict)
-    imports: dict[str, str] = field(default_factory=dict)
-
-    def site(self, node: ast.AST) -> str:
-        """'file:line' (or 'notebook cell N line M') of a node."""
-        return self.lines.get(node.lineno, f"{self.label}:{node.lineno}")
-
-
-def _unit(name: str, label: str, source: str, lines: dict[int, str] | None = None) -> _Unit:
-    unit = _Unit(name, label, ast.parse(source), lines or {})
-    for node in ast.walk(unit.tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                unit.imports[alias.asname or alias.name.split(".")[0]] = (
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                unit.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    for node in unit.tree.body:
-        if isinstance(node, ast.FunctionDef):
-            unit.defs[node.name] = node
-        elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef):
-                    unit.defs[f"{node.name}.{item.name}"] = item
-    return unit
-
-
-def module_unit(path: Path, root: Path = ROOT) -> _Unit:
-    """A Python file as a scan unit; its dotted name from its place under `root` (or its stem)."""
-    try:
-        name = ".".join(path.resolve().relative_to(root).with_suffix("").parts).removesuffix(".__init__")
-        label = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        name, label = path.stem, str(path)
-    return _unit(name, label, path.read_text())
-
-
-def notebook_unit(path: Path, root: Path = ROOT) -> _Unit:
-    """A notebook's code cells (IPython magics dropped) as one scan unit, sites named by cell and line."""
-    cells = json.loads(path.read_text())["cells"]
-    label = path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else str(path)
-    source, lines, number = [], {}, 0
-    for index, cell in enumerate(cells):
-        if cell["cell_type"] != "code":
-            continue
-        for line_no, line in enumerate("".join(cell["source"]).splitlines(), 1):
-            number += 1
-            source.append("" if line.lstrip().startswith(("%", "!")) else line)
-            lines[number] = f"{label} cell {index} line {line_no}"
-    return _unit(path.stem, label, "\n".join(source) + "\n", lines)
-
-
-def gpu_fields(backend_unit: _Unit) -> dict[str, str]:
-    """Backend field → dotted RAPIDS name, read from the `Backend(...)` call in `_gpu()` of helpers/core/backend.py."""
-    classes = {n.name: n for n in backend_unit.tree.body if isinstance(n, ast.ClassDef)}
-    fields = [s.target.id for s in classes["Backend"].body if isinstance(s, ast.AnnAssign)]
-    gpu = backend_unit.defs["_gpu"]
-    names = {}
-    for node in ast.walk(gpu):
-        if isinstance(node, ast.Import):
-            names.update({a.asname or a.name: a.name for a in node.names})
-        elif isinstance(node, ast.ImportFrom):
-            names.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
-    call = next(
-        n for n in ast.walk(gpu) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Backend"
-    )
-    mapping = {}
-    for name, arg in zip(fields, call.args, strict=False):
-        if isinstance(arg, ast.Name) and arg.id in names:
-            mapping[name] = names[arg.id]
-    return mapping
-
-
 class Finder:
     """Walks scan units and collects every RAPIDS use on the GPU path (see the module docstring)."""
 
-    def __init__(self, units: list[_Unit], fields: dict[str, str]) -> None:
+    def __init__(self, units: list[ScanUnit], fields: dict[str, str]) -> None:
         self.units = units
         self.fields = fields
         self.by_name = {u.name: u for u in units}
         self.uses: list[Use] = []
         self._memo: dict[tuple, _Value | None] = {}
-        self.guard_absent: set[str] = set()  # attribute names no RAPIDS class has (filled in by `check`)
+        # attribute names no RAPIDS class has (set by `checking.find_uses`)
+        self.guard_absent: set[str] = set()
 
     def run(self) -> list[Use]:
         """Analyse every unit's top level and every function (Backend-annotated parameters as the GPU backend)."""
@@ -180,7 +84,7 @@ class Finder:
 
     def _function(
         self,
-        unit: _Unit,
+        unit: ScanUnit,
         node: ast.FunctionDef,
         bound: dict[str, _Value | None],
         qualname: str,
@@ -206,7 +110,9 @@ class Finder:
         self._memo[key] = result
         return result
 
-    def _block(self, unit: _Unit, body: Iterable[ast.stmt], env: dict, returned: list | None = None) -> None:
+    def _block(
+        self, unit: ScanUnit, body: Iterable[ast.stmt], env: dict, returned: list | None = None
+    ) -> None:
         for statement in body:
             self._statement(unit, statement, env, returned if returned is not None else [])
 
@@ -220,7 +126,7 @@ class Finder:
         elif isinstance(target, ast.Starred):
             self._bind(target.value, value, env)
 
-    def _guard_dead(self, unit: _Unit, test: ast.expr, env: dict) -> bool:
+    def _guard_dead(self, unit: ScanUnit, test: ast.expr, env: dict) -> bool:
         """True when `test` is `hasattr(v, "x")` (or an `and` of them) on a RAPIDS value and no RAPIDS class has x."""
         tests = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
         for t in tests:
@@ -235,12 +141,12 @@ class Finder:
                 return True
         return False
 
-    def _quiet(self, unit: _Unit, node: ast.expr, env: dict) -> _Value | None:
+    def _quiet(self, unit: ScanUnit, node: ast.expr, env: dict) -> _Value | None:
         if isinstance(node, ast.Name):
             return env.get(node.id)
         return None
 
-    def _statement(self, unit: _Unit, node: ast.stmt, env: dict, returned: list) -> None:
+    def _statement(self, unit: ScanUnit, node: ast.stmt, env: dict, returned: list) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in PACKAGES:
@@ -300,7 +206,9 @@ class Finder:
                 if isinstance(child, ast.expr):
                     self._expr(unit, child, env)
 
-    def _callee(self, unit: _Unit, func: ast.expr, env: dict) -> tuple[_Unit, ast.FunctionDef, str] | None:
+    def _callee(
+        self, unit: ScanUnit, func: ast.expr, env: dict
+    ) -> tuple[ScanUnit, ast.FunctionDef, str] | None:
         if isinstance(func, ast.Name) and func.id not in env:
             if func.id in unit.defs:
                 return unit, unit.defs[func.id], func.id
@@ -310,7 +218,7 @@ class Finder:
                 return self.by_name[module], self.by_name[module].defs[name], name
         return None
 
-    def _call(self, unit: _Unit, node: ast.Call, env: dict) -> _Value | None:
+    def _call(self, unit: ScanUnit, node: ast.Call, env: dict) -> _Value | None:
         args = [self._expr(unit, a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
         kwargs = {k.arg: self._expr(unit, k.value, env) for k in node.keywords}
         keywords = tuple(k for k in kwargs if k)
@@ -369,7 +277,7 @@ class Finder:
         bound.update({k: v for k, v in kwargs.items() if k and v is not None})
         return bound
 
-    def _attribute(self, unit: _Unit, node: ast.AST, owner: _Value, attr: str) -> _Value | None:
+    def _attribute(self, unit: ScanUnit, node: ast.AST, owner: _Value, attr: str) -> _Value | None:
         if attr.startswith("__"):
             return None
         if owner.kind == "ref":
@@ -390,7 +298,7 @@ class Finder:
             return value.returns if value.returns is None or value.returns.kind != "box" else value.returns
         return _called(value)
 
-    def _expr(self, unit: _Unit, node: ast.expr | None, env: dict) -> _Value | None:
+    def _expr(self, unit: ScanUnit, node: ast.expr | None, env: dict) -> _Value | None:
         if node is None:
             return None
         if isinstance(node, ast.Name):
@@ -451,118 +359,3 @@ class Finder:
             return None
         joined = _join(*values)
         return _OBJ if joined is not None and joined.kind == "ref" and len(values) > 1 else joined
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A use the release does not support, with its call site."""
-
-    site: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.site}: {self.message}"
-
-
-def _classes(release: Release, uses: list[Use]) -> list[ClassInfo]:
-    names = [*VALUE_CLASSES, *(u.target for u in uses if not u.target.startswith("."))]
-    found = [release.resolve(n) for n in dict.fromkeys(names)]
-    return [c for c in found if isinstance(c, ClassInfo)]
-
-
-def check(release: Release, uses: list[Use]) -> list[Problem]:
-    """Every use the release lacks: a missing module, name, method or attribute, or a keyword not accepted."""
-    problems = []
-    classes = _classes(release, uses)
-    for use in uses:
-        if use.target.startswith("."):
-            name = use.target[1:]
-            found = [(c, m) for c in classes if (m := release.member(c, name)) is not None]
-            if not found:
-                problems.append(
-                    Problem(
-                        use.site, f"no cuDF/cuML class of the GPU path has `{name}` ({release.describe()})"
-                    )
-                )
-                continue
-            signatures = [m for _, m in found if isinstance(m, Signature)]
-            if use.keywords and signatures and all(s.rejects(use.keywords) for s in signatures):
-                bad = sorted(set.intersection(*(set(s.rejects(use.keywords)) for s in signatures)))
-                owners = ", ".join(f"{c.module}.{c.name}" for c, m in found if isinstance(m, Signature))
-                problems.append(Problem(use.site, f"`{name}` of {owners} takes no keyword {', '.join(bad)}"))
-            continue
-        target = release.resolve(use.target)
-        if target is None:
-            problems.append(Problem(use.site, f"`{use.target}` does not exist in {release.describe()}"))
-            continue
-        signature = release.constructor(target) if isinstance(target, ClassInfo) else target
-        if use.keywords and isinstance(signature, Signature) and (bad := signature.rejects(use.keywords)):
-            problems.append(
-                Problem(use.site, f"`{use.target}` takes no keyword {', '.join(bad)} in {release.describe()}")
-            )
-    return problems
-
-
-def absent_attributes(release: Release, names: Iterable[str], uses: list[Use]) -> set[str]:
-    """Of `names`, those that no class of the GPU path has (used to skip `hasattr` branches for other stacks)."""
-    classes = _classes(release, uses)
-    return {n for n in names if all(release.member(c, n) is None for c in classes)}
-
-
-def _hasattr_names(units: list[_Unit]) -> set[str]:
-    return {
-        n.args[1].value
-        for u in units
-        for n in ast.walk(u.tree)
-        if isinstance(n, ast.Call)
-        and getattr(n.func, "id", "") == "hasattr"
-        and len(n.args) == 2
-        and isinstance(n.args[1], ast.Constant)
-    }
-
-
-def find_uses(release: Release, units: list[_Unit], fields: dict[str, str]) -> list[Use]:
-    """All RAPIDS uses in `units`: a first pass finds the classes, a second skips `hasattr` branches they lack."""
-    first = Finder(units, fields).run()
-    finder = Finder(units, fields)
-    finder.guard_absent = absent_attributes(release, _hasattr_names(units), first)
-    return finder.run()
-
-
-def traced_estimator_uses(fields: dict[str, str]) -> list[Use]:
-    """The estimator constructions `make_estimator` performs on the GPU backend, with their keywords and call site."""
-    import sys
-
-    from helpers.core.backend import Backend
-    from helpers.rapids.ml import SPECS, make_estimator
-
-    uses: list[Use] = []
-
-    def recorder(target: str) -> Any:
-        def record(*args: Any, **kwargs: Any) -> None:
-            frame = sys._getframe(1)
-            site = f"{Path(frame.f_code.co_filename).resolve().relative_to(ROOT).as_posix()}:{frame.f_lineno}"
-            uses.append(Use(site, target, tuple(kwargs), called=True))
-
-        return record
-
-    names = [f for f in Backend.__dataclass_fields__ if f != "name"]
-    backend = Backend("gpu", **{f: recorder(fields[f]) if f in fields else None for f in names})
-    for spec in SPECS.values():
-        make_estimator(backend, spec, seed=0)
-    return uses
-
-
-def gpu_path_units(root: Path = ROOT) -> list[_Unit]:
-    """helpers/ modules and the RAPIDS notebooks (01–03) as scan units."""
-    modules = [module_unit(p, root) for p in sorted((root / "helpers").rglob("*.py"))]
-    notebooks = [notebook_unit(p, root) for p in sorted((root / "notebooks").glob("0[1-3]_*.ipynb"))]
-    return modules + notebooks
-
-
-def conformance(release: Release, root: Path = ROOT) -> tuple[list[Use], list[Problem]]:
-    """Every RAPIDS use of the project's GPU path and the problems the release finds with them."""
-    units = gpu_path_units(root)
-    fields = gpu_fields(next(u for u in units if u.name == "helpers.core.backend"))
-    uses = find_uses(release, units, fields) + traced_estimator_uses(fields)
-    return uses, check(release, uses)

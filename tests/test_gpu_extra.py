@@ -1,10 +1,10 @@
-"""helpers/collection/rapids_extra.py: the RAPIDS extra `make run` installs, from nvidia-smi's report."""
+"""helpers/collection/gpu_extra.py: the RAPIDS extra `make run` installs, from nvidia-smi's report."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers.collection.rapids_extra import choose
+from helpers.collection.gpu_extra import choose
 
 SMI = "| NVIDIA-SMI 580.65   Driver Version: 580.65   CUDA Version: {} |"
 

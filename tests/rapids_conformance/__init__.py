@@ -1,0 +1,7 @@
+"""Test tooling: which cuDF / cuML / dask-cudf / dask-cuda names the GPU path uses, and whether the pinned release
+has them (tests/test_rapids_api.py).
+
+`units` parses modules and notebooks into scan units, `finder` follows RAPIDS values through them with `ast` (never
+importing RAPIDS) and records each `Use`, and `checking` looks every use up in the release sources
+(`helpers.rapids.release.Release`); `checking.conformance` does all three for the project.
+"""
