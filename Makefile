@@ -33,11 +33,17 @@ run: $(STAMP)
 	$(if $(strip $(EXTRAS)),$(PY) -m pip install -e '.[$(EXTRAS)]')
 	$(PY) -m helpers run --profile $(PROFILE); code=$$?; $(PY) -m helpers compare --references reports/latest; exit $$code
 
-## Lint, unit tests, every notebook once under papermill (smoke profile), its deterministic cells vs the committed ones.
-## Tests run on one worker per core (at most 4); the tests of one notebook share a worker and its single smoke run.
+## Lint; every notebook executed once by nbval (smoke profile), its `# NBVAL_CHECK_OUTPUT` cells compared with their
+## committed outputs; then the unit tests and the tests of each notebook's results, which read what nbval's run
+## wrote to reports/nbval (nothing is executed twice). Both run on one worker per core (at most 4), a notebook or
+## a test file per worker at a time; the second runs even when the first fails, and make fails if either did.
 test: $(STAMP) lint $(RAPIDS_SRC)/versions.json
-	FSL_PROFILE=smoke $(PY) -m pytest tests -m "not network" -n auto --maxprocesses 4 \
-		--timeout 900 --durations 15
+	rm -rf reports/nbval
+	FSL_PROFILE=smoke $(PY) -m pytest --nbval-lax notebooks -n auto --maxprocesses 4 --dist loadfile \
+		--nbval-cell-timeout 600 -p no:cacheprovider -q; nbval=$$?; \
+	FSL_PROFILE=smoke FSL_NBVAL_RESULTS=reports/nbval $(PY) -m pytest tests -m "not network" -n auto \
+		--maxprocesses 4 --dist loadfile --timeout 900 --durations 15; tests=$$?; \
+	test $$nbval -eq 0 -a $$tests -eq 0
 
 ## Binder's requirements resolve from PyPI (a pip dry run; needs the network, so it is not part of `make test`).
 binder-check: $(STAMP)

@@ -1,21 +1,20 @@
-"""Shared fixtures: each notebook is executed once per session with the smoke profile, through the runner."""
+"""Shared fixtures: each notebook's results come from its single nbval execution (see tests/notebook_runs.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers.collection.runner import NotebookRun, execute_notebook
+from helpers.collection.runner import execute_notebook
 from helpers.core.results import STORE_DIR_ENV
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS_DIR = ROOT / "notebooks"
+from .notebook_runs import DEFAULT_PROFILE, NOTEBOOKS_DIR, NotebookStatus, inputs_digest, results_dir
+
 SMOKE_TIMEOUT_S = 600
 # The shared compression results row (helpers.compression.measure.record_variant) that notebooks 04–08 record per variant.
 VARIANT_KEYS = (
@@ -30,71 +29,10 @@ VARIANT_KEYS = (
 )
 
 
-def work_unit(nodeid: str) -> str:
-    """The work unit of a test under pytest-xdist: its notebook for tests/test_nbNN_*.py and for the tests of
-    tests/test_notebooks.py parametrized by that notebook, so that they share its single smoke run; else its file,
-    whose module fixtures then run once."""
-    path = nodeid.split("::", 1)[0]
-    in_file = re.search(r"/test_nb(\d\d)_[^/]*\.py$", path)
-    by_param = re.search(r"\[(\d\d)_", nodeid) if path.endswith("/test_notebooks.py") else None
-    number = in_file or by_param
-    return f"notebook-{number[1]}" if number else path
-
-
-# The work units that take longest on the 2-core reference machine (about 150 to 50 s each: notebook smoke runs,
-# the papermill and JupyterLab runs), handed out first so that the last unit to finish is a short one. Only the
-# order depends on this list; a unit missing from it runs after these, in pytest-xdist's order.
-SLOWEST_FIRST = (
-    "notebook-03",
-    "tests/test_papermill_cli.py",
-    "tests/test_browser.py",
-    "notebook-08",
-    "notebook-06",
-    "tests/test_reliability.py",
-    "notebook-09",
-    "tests/test_runner.py",
-    "tests/test_sop_pretraining.py",
-)
-
-
-class NotebookSchedulingPlugin:
-    """Hands pytest-xdist whole work units (see `work_unit`), slowest first; its own groups by mark do not work
-    with pytest 9. Registered only when pytest-xdist is active."""
-
-    @staticmethod
-    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-        """LoadScopeScheduling with `work_unit` as the scope and SLOWEST_FIRST's units at the head of the queue."""
-        from xdist.scheduler import LoadScopeScheduling
-
-        class NotebookScheduling(LoadScopeScheduling):
-            """LoadScopeScheduling by `work_unit`, the slowest units first."""
-
-            def _split_scope(self, nodeid: str) -> str:
-                return work_unit(nodeid)
-
-            def _assign_work_unit(self, node: Any) -> None:
-                if not getattr(self, "_ordered", False):
-                    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
-                    units = sorted(self.workqueue.items(), key=lambda item: rank.get(item[0], len(rank)))
-                    self.workqueue.clear()
-                    self.workqueue.update(units)
-                    self._ordered = True
-                super()._assign_work_unit(node)
-
-        return NotebookScheduling(config, log)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Use the notebook scheduler when the tests run under pytest-xdist (`make test` does)."""
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(NotebookSchedulingPlugin(), "fsl-notebook-scheduling")
-
-
 @dataclass
 class SmokeRun:
-    """A notebook executed headless with the smoke profile: its status, recorded results and assessed claims."""
+    """A notebook executed headless with the smoke profile: where it wrote, its recorded results and claims."""
 
-    run: NotebookRun
     out_dir: Path
     results: dict[str, Any]
     claims: list[dict[str, Any]]
@@ -105,6 +43,13 @@ class SmokeRun:
         assert matches, f"claim {claim_id!r} was not assessed; assessed: {[c['id'] for c in self.claims]}"
         return matches[0]
 
+    @classmethod
+    def read(cls, out_dir: Path, stem: str) -> SmokeRun:
+        """The results and claims that notebook `stem` wrote into `out_dir`."""
+        files = {kind: out_dir / f"{stem}.{kind}.json" for kind in ("results", "claims")}
+        loaded = {kind: json.loads(f.read_text()) if f.exists() else None for kind, f in files.items()}
+        return cls(out_dir, loaded["results"] or {}, loaded["claims"] or [])
+
 
 @pytest.fixture(scope="session", autouse=True)
 def separate_stores(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -112,31 +57,41 @@ def separate_stores(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault(STORE_DIR_ENV, str(tmp_path_factory.mktemp("stores")))
 
 
+def _executed_by_nbval(stem: str) -> SmokeRun | str | None:
+    """The smoke run nbval made of the current notebook, or why it failed; None when there is none."""
+    folder = results_dir()
+    status = NotebookStatus.read(folder, stem)
+    notebook = NOTEBOOKS_DIR / f"{stem}.ipynb"
+    if status is None or status.profile != DEFAULT_PROFILE or status.digest != inputs_digest(notebook):
+        return None
+    if status.status != "ok":
+        return f"nbval's execution of {stem} {status.status}:\n" + (
+            "\n".join(status.failures) or "unfinished"
+        )
+    return SmokeRun.read(folder, stem)
+
+
+def _executed_here(stem: str, out_dir: Path) -> SmokeRun | str:
+    """Execute the notebook with the runner (smoke profile) into `out_dir`: its SmokeRun, or why it failed."""
+    result = execute_notebook(NOTEBOOKS_DIR / f"{stem}.ipynb", out_dir, "smoke", SMOKE_TIMEOUT_S)
+    if result.status != "ok":
+        log = (out_dir / f"{stem}.log").read_text(errors="replace")[-4000:]
+        return f"{stem} {result.status}: {result.error}\n--- log tail ---\n{log}"
+    return SmokeRun.read(out_dir, stem)
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory):
-    """Execute `notebooks/<stem>.ipynb` once with profile=smoke and return its SmokeRun (cached per session)."""
-    out_dir = tmp_path_factory.mktemp("smoke")
-    cache: dict[str, SmokeRun] = {}
+    """The SmokeRun of `notebooks/<stem>.ipynb`: nbval's execution of it (`make test` runs nbval first), else one
+    made here with the runner, once per session."""
+    cache: dict[str, SmokeRun | str] = {}  # a run, or why it failed
 
-    def run(stem: str, **parameters: Any) -> SmokeRun:
-        key = stem + json.dumps(parameters, sort_keys=True)
-        if key not in cache:
-            target = out_dir / f"params-{len(cache)}" if parameters else out_dir
-            result = execute_notebook(
-                NOTEBOOKS_DIR / f"{stem}.ipynb", target, "smoke", SMOKE_TIMEOUT_S, parameters
-            )
-            results_file = target / f"{stem}.results.json"
-            claims_file = target / f"{stem}.claims.json"
-            cache[key] = SmokeRun(
-                result,
-                target,
-                json.loads(results_file.read_text()) if results_file.exists() else {},
-                json.loads(claims_file.read_text()) if claims_file.exists() else [],
-            )
-        smoke = cache[key]
-        if smoke.run.status != "ok":
-            log = (smoke.out_dir / f"{stem}.log").read_text(errors="replace")[-4000:]
-            pytest.fail(f"{stem} {smoke.run.status}: {smoke.run.error}\n--- log tail ---\n{log}")
+    def run(stem: str) -> SmokeRun:
+        if stem not in cache:
+            cache[stem] = _executed_by_nbval(stem) or _executed_here(stem, tmp_path_factory.mktemp(stem))
+        smoke = cache[stem]
+        if isinstance(smoke, str):
+            pytest.fail(smoke)
         return smoke
 
     return run

@@ -11,7 +11,7 @@ import tomllib
 
 import pytest
 
-from .conftest import ROOT
+from .notebook_runs import ROOT
 
 BINDER = ROOT / "binder"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -26,7 +26,7 @@ import nbformat
 import psutil
 import pytest
 
-from .conftest import NOTEBOOKS_DIR, ROOT
+from .notebook_runs import NOTEBOOKS_DIR, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "reports" / "browser"

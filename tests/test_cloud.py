@@ -15,7 +15,7 @@ import pytest
 from helpers.collection import cloud
 from helpers.collection.cli import main
 
-from .conftest import NOTEBOOKS_DIR, ROOT
+from .notebook_runs import NOTEBOOKS_DIR, ROOT
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
 REPO = cloud.repository(ROOT / "pyproject.toml")

@@ -20,7 +20,7 @@ import pytest
 from helpers.collection.outputs import WIDGET_VIEW
 from helpers.collection.report import README_END, README_START
 
-from .conftest import NOTEBOOKS_DIR
+from .notebook_runs import NOTEBOOKS_DIR
 
 FOLDER = Path(os.environ.get("FSL_COMMITTED_NOTEBOOKS", NOTEBOOKS_DIR))
 NOTEBOOKS = sorted(FOLDER.glob("[0-9]*.ipynb"))

@@ -29,7 +29,7 @@ from helpers.collection.provenance import PROJECT_ROOT, machine_name
 from helpers.collection.report import write_report
 from helpers.collection.runner import execute_notebook, run_collection
 
-from .conftest import ROOT
+from .notebook_runs import ROOT
 
 # One claim whose verdict depends on the size (smoke n=3 misses the target, cpu n=30 meets it), one that does not,
 # a note that carries an absolute path (publish must scrub it), and one figure.

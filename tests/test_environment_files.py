@@ -9,7 +9,7 @@ import tomllib
 import nbformat
 import yaml
 
-from .conftest import NOTEBOOKS_DIR, ROOT
+from .notebook_runs import NOTEBOOKS_DIR, ROOT
 
 STDLIB_AND_LOCAL = {
     "helpers",

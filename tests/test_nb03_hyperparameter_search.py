@@ -15,7 +15,8 @@ from helpers.hpo.strategies import STRATEGIES
 from helpers.hpo.study import SEARCHERS
 from helpers.hpo.tracking import ROLE_TAG, Tracker
 
-from .conftest import NOTEBOOKS_DIR, SMOKE_TIMEOUT_S
+from .conftest import SMOKE_TIMEOUT_S
+from .notebook_runs import NOTEBOOKS_DIR
 
 STEM = "03_hyperparameter_search"
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from papermill.cli import papermill as papermill_command
 from papermill.exceptions import PapermillExecutionError
 
-from .conftest import NOTEBOOKS_DIR
+from .notebook_runs import NOTEBOOKS_DIR
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]

@@ -14,7 +14,7 @@ import pytest
 from helpers.collection.cli import main
 from helpers.collection.report import INDEX_END, INDEX_START, README_END, README_START
 
-from .conftest import NOTEBOOKS_DIR, ROOT
+from .notebook_runs import NOTEBOOKS_DIR, ROOT
 
 README = (ROOT / "README.md").read_text()
 MAKE_TARGETS = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), flags=re.M))

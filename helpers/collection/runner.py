@@ -145,6 +145,22 @@ def _carrying(token: str) -> list[psutil.Process]:
     return found
 
 
+def _terminate(processes: list[psutil.Process]) -> None:
+    """SIGTERM each process, then SIGKILL the ones still alive after a grace."""
+    for process in processes:
+        try:
+            process.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=GRACE_S)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=GRACE_S)
+
+
 def end_processes(process: subprocess.Popen, token: str) -> None:
     """End papermill and everything it started (kernel, JVM, Spark workers): SIGTERM, then SIGKILL after a grace."""
     others: dict[int, psutil.Process] = {}
@@ -157,23 +173,17 @@ def end_processes(process: subprocess.Popen, token: str) -> None:
     others.pop(process.pid, None)  # papermill itself is reaped through Popen, which keeps its exit code
     if process.poll() is None:
         process.terminate()
-    for other in others.values():
-        try:
-            other.terminate()
-        except psutil.NoSuchProcess:
-            pass
+    _terminate(list(others.values()))
     try:
         process.wait(timeout=GRACE_S)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    _, alive = psutil.wait_procs(list(others.values()), timeout=GRACE_S)
-    for other in alive:
-        try:
-            other.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=GRACE_S)
+
+
+def end_carrying(token: str, spared: int) -> None:
+    """End every process that carries `token` in its environment except `spared` (the caller that set it)."""
+    _terminate([p for p in _carrying(token) if p.pid != spared])
 
 
 def _one_line(text: str) -> str:
