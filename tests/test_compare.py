@@ -1,4 +1,5 @@
-"""helpers.collection.compare: real runs of a tiny notebook side by side, publishing, the README section, the browser."""
+"""helpers.collection.compare, comparison_pages and publish: real runs of a tiny notebook side by side, publishing,
+the README section, the browser."""
 
 from __future__ import annotations
 
@@ -13,19 +14,17 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.collection.cli import main
-from helpers.collection.compare import (
+from helpers.collection.compare import compare
+from helpers.collection.comparison_pages import (
     README_END,
     README_START,
-    against_references,
-    compare,
     current_readme_block,
-    publish,
     readme_block,
-    reference_runs,
     update_readme_across_machines,
     write_comparison,
 )
 from helpers.collection.provenance import PROJECT_ROOT, machine_name
+from helpers.collection.publish import against_references, publish, reference_runs
 from helpers.collection.report import write_report
 from helpers.collection.runner import execute_notebook, run_collection
 

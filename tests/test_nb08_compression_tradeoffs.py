@@ -6,14 +6,13 @@ import pytest
 
 from helpers.compression.claims import target_claim
 from helpers.compression.measure import variants_from_results
-from helpers.compression.tradeoffs import (
+from helpers.compression.tradeoffs import TARGET, dominates
+from helpers.compression.variants import (
     BASELINE,
     COMBINATIONS,
     METHODS,
     SINGLE_METHOD_VARIANTS,
-    TARGET,
     as_table,
-    dominates,
     final_accuracy_claims,
 )
 

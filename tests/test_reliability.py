@@ -22,7 +22,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.collection.cli import main, parse_parameter
 from helpers.collection.report import write_report
-from helpers.collection.runner import RunFolder, previous_folder, run_collection, runs_folder
+from helpers.collection.run_folders import RunFolder, previous_folder, runs_folder
+from helpers.collection.runner import run_collection
 from helpers.core import results
 from helpers.core.cache import MANIFEST_SUFFIX, manifest_path, verified
 from helpers.datasets.airline import airline_parquet, make_airline

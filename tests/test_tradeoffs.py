@@ -1,4 +1,4 @@
-"""Unit tests for helpers.compression.tradeoffs and helpers.compression.onnx_export on hand-made rows and a tiny network."""
+"""Unit tests for helpers.compression.tradeoffs, variants and onnx_export on hand-made rows and a tiny network."""
 
 from __future__ import annotations
 
@@ -22,18 +22,16 @@ from helpers.compression.onnx_export import (
     torch_runner,
 )
 from helpers.compression.tradeoffs import (
-    METHODS,
-    Recipe,
     Target,
     best_compressed,
     dominated_by,
     dominates,
-    final_accuracy_claims,
     pareto_front,
     plot_tradeoffs,
     ranking_table,
     what_to_use_when,
 )
+from helpers.compression.variants import METHODS, Recipe, final_accuracy_claims
 
 
 def rows(*items: tuple[str, float, float, float]) -> pd.DataFrame:

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from helpers.collection.cloud import stamp_badges
-from helpers.collection.compare import compare_command, publish
+from helpers.collection.comparison_pages import compare_command
+from helpers.collection.publish import publish
 from helpers.collection.report import update_readme_notebooks_and_claims
 from helpers.collection.runner import DEFAULT_TIMEOUT_S, clean_metadata, run_collection
 
