@@ -242,11 +242,17 @@ def test_bad_runner_arguments_get_one_sentence(collection, tmp_path, capsys):
     ("text", "value"),
     [
         ("n=2000", 2000),
+        ("n=010", 10),  # papermill's -p gives 10 (YAML 1.1 would read octal 8)
         ("x=2.5", 2.5),
+        ("x=1e-3", 0.001),
         ("s=abc", "abc"),
+        ("t=1:30", "1:30"),  # YAML 1.1 would read a sexagesimal 90
         ("l=[0, 1]", [0, 1]),
-        ("b=true", True),
-        ("z=null", None),
+        ("m={a: 1}", {"a": 1}),
+        ("l=[0, 1", "[0, 1"),
+        ("b=True", True),
+        ("b=true", "true"),
+        ("z=None", None),
         ("d=2026-01-01", "2026-01-01"),
         ("q=a=b", "a=b"),
     ],

@@ -16,19 +16,36 @@ from helpers.collection.publish import publish
 from helpers.collection.report import update_readme_notebooks_and_claims
 from helpers.collection.runner import DEFAULT_TIMEOUT_S, clean_metadata, run_collection
 
+PAPERMILL_NAMES = {"True": True, "False": False, "None": None}
+
+
+def parameter_value(raw: str) -> Any:
+    """A `-p` value read as papermill's `-p` reads it (True, False, None, an int such as 010 → 10, a float, else
+    the text as typed, so 1:30 stays "1:30"); a [list] or {mapping}, which papermill takes only through `-y`, is
+    read as YAML."""
+    if raw in PAPERMILL_NAMES:
+        return PAPERMILL_NAMES[raw]
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    if raw.lstrip().startswith(("[", "{")):
+        try:
+            value = yaml.safe_load(raw)
+            json.dumps(value)
+            return value
+        except (yaml.YAMLError, TypeError, ValueError):
+            pass
+    return raw
+
 
 def parse_parameter(text: str) -> tuple[str, Any]:
-    """`NAME=VALUE` from `-p`, the value read as YAML like papermill does (2000 → int, 2.5 → float, true → bool,
-    null → None, [0, 1] → list); anything YAML cannot read, or JSON cannot carry, stays a string."""
+    """`NAME=VALUE` from `-p`, the value read as papermill reads it (see `parameter_value`)."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip().isidentifier():
         raise ValueError(f"-p {text!r} is not NAME=VALUE; write it like -p n_rows=2000.")
-    try:
-        value = yaml.safe_load(raw)
-        json.dumps(value)
-    except (yaml.YAMLError, TypeError, ValueError):
-        value = raw
-    return name.strip(), value
+    return name.strip(), parameter_value(raw)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a notebook parameter, parsed as YAML like papermill's (repeatable), e.g. -p n_rows=2000",
+        help="a notebook parameter, read as papermill's -p reads it (repeatable), e.g. -p n_rows=2000",
     )
     clean = commands.add_parser(
         "clean", help="drop papermill/execution metadata from notebooks (keeps outputs)"
