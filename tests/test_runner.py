@@ -40,6 +40,7 @@ def collection(tmp_path):
 
 
 def test_discover_filters_by_glob(collection):
+    write_notebook(collection / "01_good-Copy1.ipynb", GOOD)  # what JupyterLab's "Duplicate" leaves beside it
     assert [p.stem for p in discover(collection)] == ["01_good", "02_broken"]
     assert [p.stem for p in discover(collection, "01*")] == ["01_good"]
     assert [p.stem for p in discover(collection, "02*, 01_good")] == ["01_good", "02_broken"]

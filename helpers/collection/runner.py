@@ -42,6 +42,8 @@ GRACE_S = 5.0  # seconds a process gets to exit after SIGTERM before SIGKILL
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Notebook processes not yet cleaned up, by token: an interrupt during clean-up is finished by `_end_leftovers`.
 _started: dict[str, tuple[subprocess.Popen, Path]] = {}
+# A collection notebook is named NN_snake_case.ipynb; a JupyterLab copy (`04_…-Copy1.ipynb`) is not one.
+NOTEBOOK_NAME = re.compile(r"\d\d_[a-z0-9_]+\.ipynb")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)(: .*)?$")
 # Figures render inline, so that the executed notebook stores them as images (a non-interactive backend such as
 # Agg, inherited from the caller, would make every plt.show() draw nothing).
@@ -72,7 +74,7 @@ def discover(notebooks_dir: Path, only: str | None = None) -> list[Path]:
         raise ValueError(
             f"No notebooks folder at {notebooks_dir}; run from the project root or pass --notebooks."
         )
-    found = sorted(notebooks_dir.glob("[0-9]*.ipynb"))
+    found = sorted(p for p in notebooks_dir.glob("[0-9]*.ipynb") if NOTEBOOK_NAME.fullmatch(p.name))
     if only:
         globs = [g.strip() for g in only.split(",") if g.strip()]
         found = [
