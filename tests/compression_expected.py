@@ -1,7 +1,8 @@
 """Expected compression verdicts computed here from recorded numbers, independently of helpers' rule code.
 
-The thresholds are the published rule written out again (2× significant, 1.25× partly; accuracy: difference of
-means minus the Welch standard error must be > 0), with NumPy instead of helpers.core.stats.
+The thresholds are the published rule written out again (2× significant, 1.25× partly; accuracy: the difference
+of means must be > 0), judged on 95 % intervals computed here with NumPy and SciPy instead of helpers.core.stats:
+the Welch t interval of the accuracy difference, the order-statistic interval of the median of paired rounds.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
+from scipy import stats
 
-REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE = (
+REPRODUCED, PARTLY, NOT_REPRODUCED, INCONCLUSIVE, NOT_MEASURABLE = (
     "reproduced",
     "partly reproduced",
     "not reproduced",
+    "inconclusive",
     "not measurable here",
 )
 
@@ -30,28 +34,52 @@ def efficiency_claims(claims: list[dict], technique: str) -> dict[str, dict]:
     return {m: by_id[i] for m, i in ids.items()}
 
 
-def efficiency_verdict(ratio: float) -> str:
-    """The verdict of a 'significant efficiency' ratio (> 1 = better than the reference)."""
-    return REPRODUCED if ratio >= 2.0 else PARTLY if ratio >= 1.25 else NOT_REPRODUCED
+def efficiency_verdict(low: float, high: float | None = None) -> str:
+    """The verdict of a 'significant efficiency' ratio (> 1 = better) whose interval is [low, high]: wholly ≥ 2×,
+    wholly in [1.25×, 2×), wholly below 1.25×, or straddling a bound (an exact ratio: low = high)."""
+    high = low if high is None else high
+    if low >= 2.0:
+        return REPRODUCED
+    if high < 1.25:
+        return NOT_REPRODUCED
+    return PARTLY if low >= 1.25 and high < 2.0 else INCONCLUSIVE
 
 
-def accuracy_margin(higher: Sequence[float], lower: Sequence[float]) -> float | None:
-    """mean(higher) − mean(lower) − √(var₁/n₁ + var₂/n₂) with sample variances; None with < 2 values a side."""
+def median_rounds_interval(values: Sequence[float]) -> tuple[float, float]:
+    """The k-th smallest and k-th largest of the rounds for the largest k whose binomial coverage of the median
+    is ≥ 95 % ((min, max) when none is)."""
+    ordered, n = sorted(values), len(values)
+    k = max([k for k in range(1, n // 2 + 1) if 1 - 2 * stats.binom.cdf(k - 1, n, 0.5) >= 0.95], default=1)
+    return ordered[k - 1], ordered[n - k]
+
+
+def accuracy_interval(higher: Sequence[float], lower: Sequence[float]) -> tuple[float, float, float] | None:
+    """mean(higher) − mean(lower) and its 95 % Welch t interval; None with < 2 values a side."""
     a, b = np.asarray(higher, dtype=float), np.asarray(lower, dtype=float)
     if len(a) < 2 or len(b) < 2:
         return None
-    return float(a.mean() - b.mean() - np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    diff, se = float(a.mean() - b.mean()), float(np.sqrt(va + vb))
+    if se == 0:
+        return diff, diff, diff
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.975, dof)) * se
+    return diff, diff - half, diff + half
 
 
 def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[float]) -> None:
-    """Assert that a stored accuracy claim has the measured number and verdict computed here."""
-    margin = accuracy_margin(higher, lower)
-    if margin is None:
+    """Assert that a stored accuracy claim has the difference, interval and verdict computed here."""
+    computed = accuracy_interval(higher, lower)
+    if computed is None:
         assert entry["measured"] is None and entry["verdict"] == NOT_MEASURABLE, entry
         return
-    assert entry["measured"] is not None and abs(entry["measured"] - margin) < 1e-9, (entry, margin)
-    if abs(margin) > 1e-12:  # a tie at exactly zero is decided by round-off, not by the rule
-        assert entry["verdict"] == (REPRODUCED if margin > 0 else NOT_REPRODUCED), (entry, margin)
+    diff, low, high = computed
+    estimate = entry["estimate"]
+    assert abs(entry["measured"] - diff) < 1e-9, (entry, diff)
+    assert abs(estimate["low"] - low) < 1e-9 and abs(estimate["high"] - high) < 1e-9, (estimate, low, high)
+    if min(abs(low), abs(high)) > 1e-12:  # a bound at exactly zero is decided by round-off, not by the rule
+        expected = REPRODUCED if low > 0 else NOT_REPRODUCED if high <= 0 else INCONCLUSIVE
+        assert entry["verdict"] == expected, (entry, computed)
 
 
 def check_efficiency_claims(claims: dict[str, dict], results: dict, reference: str, variant: str) -> None:
@@ -68,10 +96,17 @@ def check_efficiency_claims(claims: dict[str, dict], results: dict, reference: s
         "throughput_b64": float(np.median(paired["ratios"]["large"])),
     }
     assert set(claims) == set(expected)
+    intervals = {
+        "size": (expected["size"], expected["size"]),
+        "latency_b1": median_rounds_interval(paired["ratios"]["b1"]),
+        "throughput_b64": median_rounds_interval(paired["ratios"]["large"]),
+    }
     for measure, ratio in expected.items():
         entry = claims[measure]
         assert abs(entry["measured"] - ratio) < 1e-9 * max(1.0, ratio), (measure, entry, ratio)
-        assert entry["verdict"] == efficiency_verdict(ratio), (measure, entry, ratio)
+        low, high = intervals[measure]
+        assert (entry["estimate"]["low"], entry["estimate"]["high"]) == pytest.approx((low, high)), measure
+        assert entry["verdict"] == efficiency_verdict(low, high), (measure, entry, ratio)
 
 
 def overfit_accuracies(rows: list[dict], variant: str, setting: float = 0) -> list[float]:

@@ -9,7 +9,7 @@ import pytest
 from helpers.albert.corpus import Document
 from helpers.albert.downstream import (
     _next_or_later_pairs,
-    downstream_difference_lower,
+    downstream_difference,
     downstream_table,
     source_of,
     split_documents,
@@ -43,9 +43,14 @@ def test_downstream_difference_with_one_seed_uses_the_test_size():
         for t, acc in zip("ab", accs, strict=True)
     ]
     results = pd.DataFrame(rows)
-    variance = (0.21 + 0.24 + 0.24 + 0.24) / 1000 / 4
-    expected = 100 * (0.05 - 1.6448536 * np.sqrt(variance))
-    assert downstream_difference_lower(results, "sop", "nsp", 1000) == pytest.approx(expected, rel=1e-6)
+    half = 100 * 1.959964 * np.sqrt((0.21 + 0.24 + 0.24 + 0.24) / 1000 / 4)  # two-sided 95 %, mean of 2 tasks
+    estimate = downstream_difference(results, "sop", "nsp", 1000)
+    assert (estimate.value, estimate.low, estimate.high) == pytest.approx(
+        (5.0, 5.0 - half, 5.0 + half), rel=1e-6
+    )
+    seeds = pd.concat([results, results.assign(seed=1, accuracy=results["accuracy"] + [0.02, 0, 0, 0])])
+    over_seeds = downstream_difference(seeds, "sop", "nsp", 1000)  # per-seed differences 5 and 6 points
+    assert over_seeds.value == pytest.approx(5.5) and over_seeds.of.startswith("mean over 2 seeds")
     assert downstream_table(results).loc["sop", "average"] == 65.0
     with pytest.raises(ValueError, match="same seeds and tasks"):
-        downstream_difference_lower(results, "sop", "mlm", 1000)
+        downstream_difference(results, "sop", "mlm", 1000)

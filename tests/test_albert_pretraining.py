@@ -23,16 +23,17 @@ from helpers.albert.pretraining import (
     pretrain,
 )
 from helpers.albert.table5 import (
-    above_chance_lower,
-    difference_lower,
-    distance_from_chance_upper,
+    above_chance,
+    difference,
+    distance_from_chance,
+    learned,
     run_table5,
     side_by_side,
     table5,
 )
 from helpers.albert.tokenizer import load_tokenizer, special_tokens, tokenize_documents, train_tokenizer
-from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
-from helpers.core.stats import accuracy_margin
+from helpers.core.claims import INCONCLUSIVE, NOT_REPRODUCED, PARTLY, REPRODUCED
+from helpers.core.stats import proportion_interval
 
 SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
 SETTINGS = TrainSettings(steps=4, batch_size=8, max_len=32, learning_rate=1e-3, eval_every=2)
@@ -144,29 +145,39 @@ def test_table5_summary_and_side_by_side():
     assert table.loc["MLM + SOP", ("SOP", "ours")] == "71.0 ± 1.0"
 
 
-def test_claim_measures_and_their_rules():
+def test_claim_measures_and_their_intervals():
     values = [0.50, 0.51, 0.52]
-    margin = accuracy_margin(values)  # t(0.95, 2) × std / sqrt(3), checked in test_stats.py
-    assert distance_from_chance_upper(values) == pytest.approx(100 * (0.01 + margin))
-    assert above_chance_lower(values) == pytest.approx(100 * (0.01 - margin))
-    assert difference_lower([0.8, 0.8, 0.8], values) == pytest.approx(100 * (0.29 - margin))
-    assert NSP_MODEL_SOP_NEAR_CHANCE.rule.verdict(distance_from_chance_upper(values)) == REPRODUCED
+    half = 4.302653 * 0.01 / np.sqrt(3)  # two-sided 95 % t, 2 degrees of freedom
+    near = distance_from_chance(values, 1000)
+    assert (near.value, near.low, near.high) == pytest.approx((1.0, 0.0, 100 * (0.01 + half)))
+    above = above_chance(values, 1000)
+    assert (above.low, above.high) == pytest.approx((100 * (0.01 - half), 100 * (0.01 + half)))
+    assert difference([0.8, 0.8, 0.8], values, 1000).value == pytest.approx(29.0)
+    assert learned([0.8, 0.79, 0.81], 1000) and not learned(values, 1000)
+    judge = {claim: claim.rule.judge for claim in (NSP_MODEL_SOP_NEAR_CHANCE, SOP_MODEL_SOLVES_NSP)}
     assert (
-        NSP_MODEL_SOP_NEAR_CHANCE.rule.verdict(distance_from_chance_upper([0.9, 0.9, 0.91])) == NOT_REPRODUCED
+        judge[NSP_MODEL_SOP_NEAR_CHANCE](distance_from_chance([0.5, 0.5, 0.51], 1000)).verdict == REPRODUCED
     )
-    assert SOP_MODEL_SOLVES_NSP.rule.verdict(above_chance_lower([0.8, 0.79, 0.81])) == REPRODUCED
-    assert SOP_MODEL_SOLVES_NSP.rule.verdict(above_chance_lower([0.55, 0.56, 0.57])) == PARTLY
-    assert SOP_MODEL_SOLVES_NSP.rule.verdict(above_chance_lower(values)) == NOT_REPRODUCED
-    assert SOP_BEATS_NSP_ON_SOP.rule.verdict(difference_lower(values, values)) == NOT_REPRODUCED
+    assert (
+        judge[NSP_MODEL_SOP_NEAR_CHANCE](distance_from_chance([0.9, 0.9, 0.91], 1000)).verdict
+        == NOT_REPRODUCED
+    )
+    assert judge[SOP_MODEL_SOLVES_NSP](above_chance([0.8, 0.79, 0.81], 1000)).verdict == REPRODUCED
+    assert judge[SOP_MODEL_SOLVES_NSP](above_chance([0.55, 0.56, 0.57], 1000)).verdict == PARTLY
+    assert judge[SOP_MODEL_SOLVES_NSP](above_chance(values, 1000)).verdict == INCONCLUSIVE
+    assert (
+        SOP_BEATS_NSP_ON_SOP.rule.judge(difference([0.4, 0.41, 0.42], values, 1000)).verdict == NOT_REPRODUCED
+    )
 
 
-def test_one_seed_margins_come_from_the_evaluation_set_size():
-    # binomial: z(0.95) = 1.6449 × sqrt(p (1 − p) / n)
-    assert above_chance_lower([0.6], 1000) == pytest.approx(100 * (0.1 - 1.644854 * np.sqrt(0.24 / 1000)))
-    expected = 100 * (0.1 - 1.644854 * np.sqrt((0.24 + 0.25) / 1000))
-    assert difference_lower([0.6], [0.5], 1000) == pytest.approx(expected, rel=1e-5)
-    assert distance_from_chance_upper([0.6], 1000) == pytest.approx(
-        100 * (0.1 + 1.644854 * np.sqrt(0.24 / 1000))
+def test_one_seed_intervals_come_from_the_evaluation_set_size():
+    wilson = proportion_interval(0.6, 1000)
+    assert (above_chance([0.6], 1000).low, above_chance([0.6], 1000).high) == pytest.approx(
+        (100 * wilson.low - 50, 100 * wilson.high - 50)
+    )
+    half = 100 * 1.959964 * np.sqrt((0.24 + 0.25) / 1000)
+    assert (difference([0.6], [0.5], 1000).low, difference([0.6], [0.5], 1000).high) == pytest.approx(
+        (10 - half, 10 + half), rel=1e-5
     )
 
 
@@ -191,9 +202,9 @@ def test_run_table5_in_worker_processes_matches_one_process(setup):
 def test_bad_parameters_have_clear_messages(setup):
     *_, special, train_docs, _ = setup
     with pytest.raises(ValueError, match="pass n_eval"):
-        above_chance_lower([0.5])
+        above_chance([0.5], None)
     with pytest.raises(ValueError, match="pass n_eval"):
-        difference_lower([0.6], [0.5])
+        difference([0.6], [0.5], None)
     with pytest.raises(ValueError, match="Unknown pretraining task"):
         pretrain("nli", train_docs, special, SIZE, SETTINGS, 0)
     with pytest.raises(ValueError, match="not divisible"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pytest
 
 from helpers.core import claims, results
 from helpers.core.claims import (
+    INCONCLUSIVE,
     NOT_MEASURABLE,
+    NOT_MEASURABLE_AT_SCALE,
     NOT_REPRODUCED,
     PARTLY,
     REPRODUCED,
@@ -25,6 +29,7 @@ from helpers.core.claims import (
     load_declarations,
     within,
 )
+from helpers.core.stats import accuracy_interval, mean_interval, median_interval
 
 from .conftest import expected_verdict
 
@@ -83,7 +88,58 @@ def test_missing_measurement_needs_a_reason():
 def test_stored_rule_rederives_the_verdict_independently():
     entry = make_claim(at_least(12, partly=5)).assess(3.0)
     assert entry["verdict"] == NOT_REPRODUCED == expected_verdict(entry)
-    assert expected_verdict({**entry, "measured": 6.0}) == PARTLY
+    assert expected_verdict({**entry, "measured": 6.0, "estimate": None}) == PARTLY
+
+
+# Constructed samples for the interval engine: each with the verdict at_least(1.0, partly=0.8) must give.
+SAMPLES = {
+    "clearly above": (mean_interval([1.5, 1.6, 1.55, 1.58]), REPRODUCED),
+    "clearly below": (mean_interval([0.2, 0.25, 0.22]), NOT_REPRODUCED),
+    "between partly and target": (mean_interval([0.9, 0.91, 0.89, 0.9]), PARTLY),
+    "straddling the target": (mean_interval([0.7, 1.3, 1.1]), INCONCLUSIVE),
+    "straddling the partly bound": (mean_interval([0.78, 0.83, 0.8, 0.81]), INCONCLUSIVE),
+    "zero variance at the target": (mean_interval([1.0, 1.0, 1.0]), REPRODUCED),
+    "one seed, 1,000 examples": (accuracy_interval([0.95], 1000), PARTLY),
+    "one seed, 20 examples": (accuracy_interval([0.95], 20), INCONCLUSIVE),
+    "paired rounds, median": (
+        median_interval([1.2, 1.3, 1.1, 1.25, 1.4, 1.15, 1.22, 1.31, 1.27]),
+        REPRODUCED,
+    ),
+    "paired rounds around 1": (median_interval([0.9, 1.1, 1.05, 0.95, 1.02, 0.98, 1.01]), INCONCLUSIVE),
+}
+
+
+@pytest.mark.parametrize("case", SAMPLES)
+def test_the_interval_decides_and_the_stored_claim_rederives_it(case):
+    estimate, verdict = SAMPLES[case]
+    entry = make_claim(at_least(1.0, partly=0.8)).assess(estimate)
+    assert entry["verdict"] == verdict == expected_verdict(entry)
+    assert entry["estimate"]["low"] <= entry["measured"] <= entry["estimate"]["high"]
+    assert f"{estimate.level:.0%}".replace("%", " %") in entry["reason"] and estimate.of in entry["reason"]
+
+
+def test_inconclusive_says_how_many_samples_would_decide():
+    entry = make_claim(at_least(1.0)).assess(mean_interval([1.05, 1.25, 1.0, 1.3]))
+    assert entry["verdict"] == INCONCLUSIVE
+    needed = int(re.search(r"about ([\d,]+) seeds \(here 4\)", entry["reason"])[1].replace(",", ""))
+    half = entry["measured"] - entry["estimate"]["low"]
+    assert needed == math.ceil(4 * (half / (entry["measured"] - 1.0)) ** 2) > 4
+
+
+def test_within_judges_the_interval_against_the_band():
+    rule = within(18, rel_tol=0.05, partly=0.2)  # band 17.1–18.9, partly band 14.4–21.6
+    assert make_claim(rule).assess(mean_interval([17.8, 18.2, 18.0]))["verdict"] == REPRODUCED
+    assert make_claim(rule).assess(mean_interval([20.0, 20.4, 20.2]))["verdict"] == PARTLY
+    assert make_claim(rule).assess(mean_interval([18.5, 19.5, 19.0]))["verdict"] == INCONCLUSIVE
+    assert make_claim(rule).assess(mean_interval([30.0, 31.0, 30.5]))["verdict"] == NOT_REPRODUCED
+
+
+def test_a_failed_check_is_not_measurable_at_this_scale():
+    check = "the SOP-trained model learned SOP (its own task above chance)"
+    entry = make_claim(at_least(1.0)).assess(mean_interval([1.5, 1.6, 1.55]), checks={check: False})
+    assert entry["verdict"] == NOT_MEASURABLE_AT_SCALE == expected_verdict(entry)
+    assert check in entry["reason"] and entry["checks"] == {check: False}
+    assert make_claim(at_least(1.0)).assess(1.5, checks={check: True})["verdict"] == REPRODUCED
 
 
 def test_reassessing_replaces_and_table_lists_claims():

@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.collection.cli import main
-from helpers.collection.compare import compare
+from helpers.collection.compare import Row, compare
 from helpers.collection.comparison_pages import (
     README_END,
     README_START,
@@ -289,3 +289,35 @@ def test_comparison_page_renders_its_table_and_highlight_in_chromium(runs, tmp_p
 def machine_name_of(run: Path) -> str:
     """The machine name a run folder records."""
     return json.loads((run / "run.json").read_text())["machine"]
+
+
+def _entry(verdict: str, interval: bool = True) -> dict:
+    """A stored claim entry with this verdict, judged on an interval or (older runs) on a bare number."""
+    entry = {"verdict": verdict, "measured": 1.0, "unit": ""}
+    return (
+        {**entry, "estimate": {"value": 1.0, "low": 0.9, "high": 1.1, "level": 0.95}} if interval else entry
+    )
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "flip"),
+    [
+        (("reproduced", "not reproduced"), True),  # both decided by their intervals: a real difference
+        (("reproduced", "partly reproduced"), True),
+        (("reproduced", "inconclusive"), False),  # noise: one run's interval straddles the threshold
+        (("not reproduced", "not measurable here"), False),  # missing hardware, not a flip
+        (("reproduced", "not measurable at this scale"), False),
+        (("reproduced", "reproduced"), False),
+    ],
+)
+def test_a_flip_is_conclusive_only_when_every_interval_decided(verdicts, flip):
+    row = Row("01_demo", "demo.claim", "a claim", 1.0, "", [_entry(v) for v in verdicts])
+    assert row.conclusive_flip is flip
+    assert row.differs is (len(set(verdicts)) > 1)
+
+
+def test_runs_judged_before_intervals_never_count_as_a_conclusive_flip():
+    row = Row(
+        "01_demo", "demo.claim", "a claim", 1.0, "", [_entry("reproduced"), _entry("not reproduced", False)]
+    )
+    assert row.differs and not row.conclusive_flip

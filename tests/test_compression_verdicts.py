@@ -73,7 +73,7 @@ def test_one_seed_is_not_measurable_with_the_reason(measured):
         PRUNING_ACCURACY, "narrow", "wide", narrow.per_seed_accuracy[:1], wide.per_seed_accuracy
     )
     check_accuracy_claim(entry, narrow.per_seed_accuracy[:1], wide.per_seed_accuracy)
-    assert "no standard error" in entry["reason"]
+    assert "one seed gives no interval" in entry["reason"]
 
 
 def test_each_efficiency_measure_is_judged_alone_and_can_fail(measured):
@@ -88,12 +88,15 @@ def test_each_efficiency_measure_is_judged_alone_and_can_fail(measured):
     assert len(run.ratios["b1"]) == len(run.ratios["large"]) == 5
     assert smaller["latency_b1"]["measured"] == pytest.approx(float(np.median(run.ratios["b1"])))
     assert smaller["throughput_b64"]["measured"] == pytest.approx(float(np.median(run.ratios["large"])))
-    assert "median of 5 rounds timed alternately" in smaller["latency_b1"]["reason"]
+    assert "median over 5 paired rounds" in smaller["latency_b1"]["reason"]
+    assert "timed alternately" in smaller["latency_b1"]["reason"]
     entries = assess_efficiency(ARCHITECTURE_EFFICIENCY, narrow, wide, paired["narrow", "wide"])
     larger = {e["id"].rsplit(".", 1)[1]: e for e in entries}
     assert larger["size"]["verdict"] == "not reproduced" and "larger" in larger["size"]["reason"]
     for measure, entry in larger.items():
-        assert entry["verdict"] == efficiency_verdict(entry["measured"]), measure
+        assert entry["verdict"] == efficiency_verdict(entry["estimate"]["low"], entry["estimate"]["high"]), (
+            measure
+        )
 
 
 def test_a_paired_run_of_other_models_is_refused(measured):
@@ -111,5 +114,5 @@ def test_sentences_read_the_direction():
     assert efficiency_sentence("size", 3.0) == "3.00× smaller"
     assert "claimed direction" in what_it_shows("a", "b", [0.95, 0.96, 0.97], [0.90, 0.91, 0.92])
     assert "opposite direction" in what_it_shows("a", "b", [0.90, 0.91, 0.92], [0.95, 0.96, 0.97])
-    assert "within one standard error" in what_it_shows("a", "b", [0.90, 0.95], [0.91, 0.94])
-    assert "no standard error" in what_it_shows("a", "b", [0.9], [0.8])
+    assert "interval includes zero" in what_it_shows("a", "b", [0.90, 0.95], [0.91, 0.94])
+    assert "one seed gives no interval" in what_it_shows("a", "b", [0.9], [0.8])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from helpers.hpo.claims import GRID_CLAIM, grid_claim_for
 from helpers.hpo.objective import FailureInjector, Objective, Sweep, TrialResult, load_split
 from helpers.hpo.space import Dimension, SearchSpace
 from helpers.hpo.strategies import hyperopt_results
-from helpers.hpo.study import Regime, compare_strategies, grid_reach, study_ratio, study_table
+from helpers.hpo.study import Regime, compare_strategies, grid_reach, study_estimate, study_ratio, study_table
 from helpers.hpo.summary import speed_ratio, summary_table, tolerance_target
 
 SPACE = SearchSpace.talk(25)
@@ -236,6 +237,18 @@ def test_regime_effort_charges_unreached_seeds_their_whole_sweep():
     assert study_ratio(regime, on="evaluations") == (pytest.approx(np.median(grid_evals) / 1.5), "")
     table = study_table([regime])
     assert table.loc[(2, "random"), "seeds not reaching"] == 1 and table.loc[(2, "grid"), "grid points"] == 4
+
+
+def test_study_estimate_pairs_seeds_and_has_no_interval_with_one():
+    grid = _sweep("grid", [0.70, 0.76, 0.71, 0.72])
+    regime = Regime(2, SearchSpace.ladder(25, 2), grid, 0.755, [0, 1])
+    regime.sweeps = {"hyperopt": [_sweep("hyperopt", [0.7, 0.76]), _sweep("hyperopt", [0.76])]}
+    grid_s = [grid_reach(grid, 0.755, s)[1] for s in (0, 1)]
+    estimate = study_estimate(regime)
+    assert estimate.value == pytest.approx(math.sqrt(grid_s[0] / 2.0 * grid_s[1] / 1.0))  # geometric mean
+    assert estimate.low < estimate.value < estimate.high and estimate.n == 2
+    one = Regime(2, SearchSpace.ladder(25, 2), grid, 0.755, [0], {"hyperopt": [_sweep("hyperopt", [0.76])]})
+    assert study_estimate(one).value == pytest.approx(grid_s[0]) and study_estimate(one).high == math.inf
 
 
 def test_compare_strategies_on_a_tiny_space_stops_at_the_target(tiny_data):

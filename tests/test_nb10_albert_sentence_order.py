@@ -7,10 +7,12 @@ import math
 
 import pytest
 
+from .conftest import expected_verdict
+
 STEM = "10_albert_sentence_order"
 TASKS = ("mlm", "nsp", "sop")
 CLAIMS = ("albert.nsp_model_sop_near_chance", "albert.sop_model_solves_nsp", "albert.sop_beats_nsp_on_sop")
-Z95 = 1.6448536  # one-sided 95 % normal quantile (one seed: binomial margins)
+Z975 = 1.959964  # two-sided 95 % normal quantile (one seed: intervals from the evaluation set)
 
 
 @pytest.fixture(scope="module")
@@ -49,31 +51,42 @@ def test_controlled_pairs_have_no_opening_cue_and_cued_pairs_do(smoke):
         assert 0.0 <= r[f"pairs.controlled.{task}.cue_only_accuracy"] <= 1.0
 
 
-def test_verdicts_follow_from_the_recorded_accuracies(smoke):
-    # computed here from the one-seed binomial margin, independently of the helpers' margin functions
+def _wilson(p: float, n: int) -> tuple[float, float]:
+    """The 95 % Wilson interval of a proportion p on n examples, written out here."""
+    centre, half = (p + Z975**2 / (2 * n)), Z975 * math.sqrt(p * (1 - p) / n + Z975**2 / (4 * n**2))
+    return (centre - half) / (1 + Z975**2 / n), (centre + half) / (1 + Z975**2 / n)
+
+
+def test_intervals_and_checks_follow_from_the_recorded_accuracies(smoke):
+    # computed here from the one-seed intervals (Wilson; normal for a difference), independently of helpers
     r = smoke.results
     assert len(r["params.seeds"]) == 1
     n = r["params.eval_pairs"]
-    nsp_on_sop, sop_on_nsp, sop_on_sop = (
-        r["runs.nsp.sop_acc"][0],
-        r["runs.sop.nsp_acc"][0],
-        r["runs.sop.sop_acc"][0],
+    acc = {(t, e): r[f"runs.{t}.{e}_acc"][0] for t in ("nsp", "sop") for e in ("nsp", "sop")}
+    sop_learned = _wilson(acc["sop", "sop"], n)[0] > 0.5
+    nsp_learned = _wilson(acc["nsp", "nsp"], n)[0] > 0.5
+    low, high = _wilson(acc["sop", "nsp"], n)
+    above = smoke.claim(CLAIMS[1])
+    assert above["measured"] == pytest.approx(100 * (acc["sop", "nsp"] - 0.5), abs=1e-9)
+    assert (above["estimate"]["low"], above["estimate"]["high"]) == pytest.approx(
+        (100 * low - 50, 100 * high - 50)
     )
-
-    def margin(p: float) -> float:
-        return Z95 * math.sqrt(p * (1 - p) / n)
-
-    expected = {
-        CLAIMS[0]: 100 * (abs(nsp_on_sop - 0.5) + margin(nsp_on_sop)),
-        CLAIMS[1]: 100 * (sop_on_nsp - 0.5 - margin(sop_on_nsp)),
-        CLAIMS[2]: 100 * (sop_on_sop - nsp_on_sop - math.hypot(margin(sop_on_sop), margin(nsp_on_sop))),
+    half = (
+        100 * Z975 * math.hypot(*(math.sqrt(a * (1 - a) / n) for a in (acc["sop", "sop"], acc["nsp", "sop"])))
+    )
+    beats = smoke.claim(CLAIMS[2])
+    diff = 100 * (acc["sop", "sop"] - acc["nsp", "sop"])
+    assert (beats["measured"], beats["estimate"]["low"]) == pytest.approx((diff, diff - half), rel=1e-6)
+    assert smoke.claim(CLAIMS[0])["checks"] == {
+        "the SOP-trained model learned SOP (its own task above chance)": sop_learned,
+        "the NSP-trained model learned NSP (its own task above chance)": nsp_learned,
     }
-    for claim_id, measured in expected.items():
-        assert smoke.claim(claim_id)["measured"] == pytest.approx(measured, rel=1e-5, abs=1e-9)
-    near = expected[CLAIMS[0]]
-    assert smoke.claim(CLAIMS[0])["verdict"] == (
-        "reproduced" if near <= 5 else "partly reproduced" if near <= 10 else "not reproduced"
-    )
+    for claim_id, learned in zip(
+        CLAIMS, (sop_learned and nsp_learned, sop_learned, sop_learned), strict=True
+    ):
+        claim = smoke.claim(claim_id)
+        assert claim["verdict"] == expected_verdict(claim)
+        assert (claim["verdict"] == "not measurable at this scale") == (not learned), claim
 
 
 def test_downstream_accuracies_and_claim(smoke):
@@ -87,10 +100,12 @@ def test_downstream_accuracies_and_claim(smoke):
     n = r["params.test_examples"]
     a = [r[f"downstream.sop.{t}_acc"][0] for t in ("next_or_later", "package")]
     b = [r[f"downstream.nsp.{t}_acc"][0] for t in ("next_or_later", "package")]
-    variance = sum(x * (1 - x) + y * (1 - y) for x, y in zip(a, b, strict=True)) / n / 4
-    expected = 100 * (sum(a) / 2 - sum(b) / 2 - Z95 * math.sqrt(variance))
-    assert claim["measured"] == pytest.approx(expected, rel=1e-5, abs=1e-9)
-    assert claim["verdict"] == ("reproduced" if expected > 0 else "not reproduced")
+    half = 100 * Z975 * math.sqrt(sum(x * (1 - x) + y * (1 - y) for x, y in zip(a, b, strict=True)) / n) / 2
+    diff = 100 * (sum(a) / 2 - sum(b) / 2)
+    assert (claim["measured"], claim["estimate"]["low"], claim["estimate"]["high"]) == pytest.approx(
+        (diff, diff - half, diff + half), rel=1e-5, abs=1e-9
+    )
+    assert claim["verdict"] == expected_verdict(claim)
 
 
 def test_glue_claims_are_not_measurable_in_the_smoke_profile(smoke):

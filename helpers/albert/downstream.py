@@ -24,7 +24,7 @@ import torch
 from helpers.albert.pairs import NOT_ORIGINAL, ORIGINAL, Pair, SpecialTokens, TokenDocs, encode_pairs
 from helpers.core.params import require
 from helpers.core.seeding import seed_everything
-from helpers.core.stats import binomial_margin, t_margin
+from helpers.core.stats import Estimate, mean_interval, proportion_difference_interval
 
 DOWNSTREAM_TASKS = ("package", "next_or_later")
 MIN_PER_CLASS = 10
@@ -287,16 +287,14 @@ def paired_accuracies(results: pd.DataFrame, model: str) -> list[float]:
     return rows["accuracy"].astype(float).tolist()
 
 
-def downstream_difference_lower(results: pd.DataFrame, better: str, worse: str, n_test: int) -> float:
-    """Mean over tasks of accuracy(better) − accuracy(worse), minus its one-sided 95 % margin, in points: over
-    seeds, the t margin of the per-seed task-averaged differences; with one seed, the binomial margin of the
-    test accuracies (n_test examples per task)."""
+def downstream_difference(results: pd.DataFrame, better: str, worse: str, n_test: int) -> Estimate:
+    """Mean over tasks of accuracy(better) − accuracy(worse) in points, with its interval: over seeds, the t
+    interval of the per-seed task-averaged differences; with one seed, the normal interval of the test accuracies
+    (n_test examples per task)."""
     a = results[results["pretraining"] == better].pivot_table(index="seed", columns="task", values="accuracy")
     b = results[results["pretraining"] == worse].pivot_table(index="seed", columns="task", values="accuracy")
     require(len(a) > 0 and a.shape == b.shape, f"Need the same seeds and tasks for {better!r} and {worse!r}.")
     per_seed = (a - b).mean(axis=1).to_numpy()
     if len(per_seed) >= 2:
-        margin = t_margin(per_seed)
-    else:  # the mean of one difference per task: the margin of their sum, over the number of tasks
-        margin = binomial_margin([*a.iloc[0], *b.iloc[0]], n_test) / a.shape[1]
-    return float(100 * (per_seed.mean() - margin))
+        return mean_interval(per_seed, "seeds").scaled(100)
+    return proportion_difference_interval(a.iloc[0], b.iloc[0], n_test, "test examples").scaled(100)

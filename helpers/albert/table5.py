@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
@@ -20,7 +19,7 @@ from helpers.albert.pairs import TASKS, SpecialTokens, TokenDocs
 from helpers.albert.pretraining import ModelSize, TrainSettings, make_eval_sets, pretrain_and_evaluate
 from helpers.albert.workers import map_jobs
 from helpers.core.params import require
-from helpers.core.stats import accuracy_difference_lower, accuracy_margin
+from helpers.core.stats import Estimate, accuracy_difference_interval, accuracy_interval, distance_interval
 
 CHANCE = 0.5
 TASK_NAMES = {"mlm": "MLM only (no pair loss)", "nsp": "MLM + NSP", "sop": "MLM + SOP"}
@@ -90,20 +89,25 @@ def side_by_side(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def distance_from_chance_upper(values: Sequence[float], n_eval: int | None = None) -> float:
-    """|mean − 50 %| plus the one-sided 95 % margin, in points: how far from chance the accuracy could be."""
-    return 100 * (abs(float(np.mean(values)) - CHANCE) + accuracy_margin(values, n_eval))
+def learned(values: Sequence[float], n_eval: int | None) -> bool:
+    """Whether a model learned a pair task: its accuracy's 95 % interval lies wholly above chance (50 %)."""
+    return accuracy_interval(values, n_eval).low > CHANCE
 
 
-def above_chance_lower(values: Sequence[float], n_eval: int | None = None) -> float:
-    """Mean − 50 % minus the one-sided 95 % margin, in points: how far above chance the accuracy surely is."""
-    return 100 * (float(np.mean(values)) - CHANCE - accuracy_margin(values, n_eval))
+def distance_from_chance(values: Sequence[float], n_eval: int | None) -> Estimate:
+    """|accuracy − 50 %| in points, with its interval: how far from chance the accuracy is."""
+    return distance_interval(accuracy_interval(values, n_eval), CHANCE).scaled(100)
 
 
-def difference_lower(a: Sequence[float], b: Sequence[float], n_eval: int | None = None) -> float:
-    """mean(a) − mean(b) minus the one-sided 95 % margin, in points: over seeds, the margin of the paired per-seed
-    differences; with one seed, the binomial margin of two accuracies on `n_eval` examples each."""
-    return 100 * accuracy_difference_lower(a, b, n_eval)
+def above_chance(values: Sequence[float], n_eval: int | None) -> Estimate:
+    """Accuracy − 50 % in points, with its interval: how far above chance the accuracy is."""
+    return accuracy_interval(values, n_eval).scaled(100, -100 * CHANCE)
+
+
+def difference(a: Sequence[float], b: Sequence[float], n_eval: int | None) -> Estimate:
+    """mean(a) − mean(b) in points with its interval: over seeds, the paired per-seed differences; with one seed,
+    two accuracies on `n_eval` examples each."""
+    return accuracy_difference_interval(a, b, n_eval).scaled(100)
 
 
 def run_values(runs: pd.DataFrame, task: str, evaluation: str) -> list[float]:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from helpers.collection.provenance import machine_name
-from helpers.collection.report import table_cell
-from helpers.core.claims import Rule
+from helpers.collection.report import measured_text, table_cell
+from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Rule
+
+CONCLUSIVE = (REPRODUCED, PARTLY, NOT_REPRODUCED)  # the verdicts an interval decided
 
 
 @dataclass
@@ -94,6 +96,15 @@ class Row:
         """True when the runs that assessed this claim did not all reach the same verdict."""
         return len({e["verdict"] for e in self.entries if e is not None}) > 1
 
+    @property
+    def conclusive_flip(self) -> bool:
+        """True when the verdicts differ and every one of them was decided by an interval (reproduced, partly or
+        not): a real difference between the runs, worth a sentence on why. A difference where some run is
+        inconclusive, could not measure, or was judged before verdicts carried intervals is not shown to be one."""
+        entries = [e for e in self.entries if e is not None]
+        decided = all(e["verdict"] in CONCLUSIVE and "estimate" in e for e in entries)
+        return self.differs and decided
+
 
 @dataclass
 class Comparison:
@@ -107,6 +118,11 @@ class Comparison:
     def differing(self) -> list[Row]:
         """The rows whose verdict differs between runs."""
         return [row for row in self.rows if row.differs]
+
+    @property
+    def conclusive_flips(self) -> list[Row]:
+        """The differing rows whose verdicts are all conclusive (see Row.conclusive_flip)."""
+        return [row for row in self.rows if row.conclusive_flip]
 
 
 def _label_runs(runs: list[Run]) -> list[str]:
@@ -162,15 +178,6 @@ def published_text(row: Row) -> str:
     """A claim's published figure, with its unit when it is a number."""
     unit = f" {row.unit}" if row.unit and isinstance(row.published, (int, float)) else ""
     return f"{table_cell(row.published)}{unit}"
-
-
-def measured_text(entry: dict[str, Any] | None) -> str:
-    """A stored claim's measured value with its unit, '—' when not measured, '' when not assessed."""
-    if entry is None:
-        return ""
-    if entry["measured"] is None:
-        return "—"
-    return f"{table_cell(entry['measured'])} {entry['unit']}".strip()
 
 
 def _why(row: Row, runs: list[Run]) -> list[str]:

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from helpers.collection.compare import Comparison, Run, compare, measured_text, published_text
+from helpers.collection.compare import Comparison, Run, compare, published_text
 from helpers.collection.publish import REFERENCES_DIR, against_references, reference_runs
-from helpers.collection.report import table_cell
+from helpers.collection.report import measured_text, table_cell
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -24,11 +24,21 @@ def _differing_versions(runs: list[Run]) -> list[str]:
 
 
 def _summary(comparison: Comparison) -> str:
-    count = len(comparison.differing)
+    count, flips = len(comparison.differing), len(comparison.conclusive_flips)
+    split = (
+        f": {flips} conclusive {'flip' if flips == 1 else 'flips'}, {count - flips} not shown to be"
+        if count
+        else ""
+    )
     return (
         f"{len(comparison.rows)} claims across {len(comparison.runs)} {'run' if len(comparison.runs) == 1 else 'runs'}; "
-        f"{count} {'verdict differs' if count == 1 else 'verdicts differ'} between runs"
-        + (" (marked ⚠)." if count else ".")
+        f"{count} {'verdict differs' if count == 1 else 'verdicts differ'} between runs{split}"
+        + (
+            " (marked ⚠; a flip is conclusive when every run's interval decided its verdict, not when a run is"
+            " inconclusive, could not measure, or was judged before verdicts carried intervals)."
+            if count
+            else "."
+        )
     )
 
 

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from helpers.collection.compare import compare, load_run, measured_text
+from helpers.collection.compare import compare, load_run
 from helpers.collection.provenance import PROJECT_ROOT
+from helpers.collection.report import measured_text
 from helpers.core.results import write_json_atomic
 
 REFERENCES_DIR = Path("docs/results")

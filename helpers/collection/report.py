@@ -61,12 +61,26 @@ def _caveat(claim: dict[str, Any]) -> str:
     return f" (notebook {UNFINISHED.get(status, status)}: may be partial)" if status else ""
 
 
+def measured_text(entry: dict[str, Any] | None) -> str:
+    """A stored claim's measurement with its unit and, when it has one, its interval and level ('0.52 [0.47,
+    0.57] at 95 %'); '—' when not measured, '' when not assessed."""
+    if entry is None:
+        return ""
+    if entry["measured"] is None:
+        return "—"
+    text = f"{table_cell(entry['measured'])} {entry['unit']}".strip()
+    estimate = entry.get("estimate") or {}
+    if estimate.get("level") is not None:
+        text += f" [{table_cell(estimate['low'])}, {table_cell(estimate['high'])}] at {estimate['level']:.0%}"
+    return text.replace("%", " %")
+
+
 def claims_markdown(claims: list[dict[str, Any]]) -> str:
     """A Markdown table of claims: published vs measured vs verdict, with the reason."""
     lines = ["| Notebook | Claim | Published | Measured | Verdict | Why |", "|---|---|---|---|---|---|"]
     for c in claims:
         unit = f" {c['unit']}" if c["unit"] else ""
-        measured = "—" if c["measured"] is None else f"{table_cell(c['measured'])}{unit}"
+        measured = measured_text(c)
         published = table_cell(c["published"]) + (unit if isinstance(c["published"], (int, float)) else "")
         lines.append(
             f"| {c['notebook']} | {table_cell(c['statement'])} | {published} | {measured} | "

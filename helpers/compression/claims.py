@@ -48,12 +48,13 @@ MEASURES = {
 EFFICIENCY_RULE_TEXT = (
     f"each measure is judged on its own: reference / variant for size and batch-1 latency, variant / reference "
     f"for batch-64 throughput; significant when ≥ {SIGNIFICANT_RATIO:g}× (partly ≥ {PARTLY_RATIO:g}×), so below "
-    f"1× means larger or slower"
+    f"1× means larger or slower; the latency measures are judged on the 95 % interval of the median over the "
+    f"paired rounds, inconclusive when it straddles a bound"
 )
 ACCURACY_RULE_TEXT = (
-    "an accuracy change counts only when the difference of the seed means exceeds its standard error "
-    "(Welch: √(s₁²/n₁ + s₂²/n₂)); measured = difference in the claimed direction − standard error, reproduced "
-    "when > 0; needs ≥ 2 seeds on each side"
+    "measured = difference of the seed means in the claimed direction, with its 95 % Welch t interval "
+    "(standard error √(s₁²/n₁ + s₂²/n₂)); reproduced when the whole interval is above 0, not reproduced when it "
+    "is at or below 0, inconclusive when it includes 0; needs ≥ 2 seeds on each side"
 )
 
 
@@ -77,7 +78,7 @@ def _accuracy(cid: str, statement: str) -> Claim:
         SOURCE,
         statement,
         "accuracy change in the claimed direction",
-        "accuracy (difference − SE)",
+        "accuracy difference (fraction)",
         greater_than(0),
     )
 

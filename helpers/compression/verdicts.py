@@ -12,9 +12,9 @@ from typing import Any
 from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
 from helpers.core.results import record
-from helpers.core.stats import mean_std, welch
+from helpers.core.stats import Estimate, exact, mean_std, median_interval, welch, welch_interval
 
-NO_SE = "one seed gives no standard error; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
+NO_SE = "one seed gives no interval; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
 
 
 def efficiency_measures(
@@ -47,57 +47,68 @@ def efficiency_sentence(measure: str, ratio: float) -> str:
     return f"{ratio:.2f}× the reference: {1 / ratio:.2f}× {worse}"
 
 
+def efficiency_estimates(
+    reference: VariantResult, variant: VariantResult, paired: PairedLatency
+) -> dict[str, Estimate | None]:
+    """The three judged ratios with their uncertainty: size exact (two files), batch-1 latency and batch-64
+    throughput as the median of the paired run's rounds with its order-statistic interval."""
+    ratios = efficiency_measures(reference, variant, paired)
+    rounds = {"latency_b1": "b1", "throughput_b64": "large"}
+    return {
+        measure: None
+        if ratio is None
+        else median_interval(paired.ratios[rounds[measure]], "paired rounds")
+        if measure in rounds
+        else exact(ratio, "ratio of the two serialized files")
+        for measure, ratio in ratios.items()
+    }
+
+
 def assess_efficiency(
     claims: Mapping[str, Claim], reference: VariantResult, variant: VariantResult, paired: PairedLatency
 ) -> list[dict[str, Any]]:
     """Assess the size, batch-1 latency and batch-64 throughput claims of one technique on `variant`, the two
-    latency measures from `paired` (recorded as `paired.<variant>.<field>`)."""
-    ratios = efficiency_measures(reference, variant, paired)
+    latency measures from `paired` (recorded as `paired.<variant>.<field>`), each judged on its interval."""
+    estimates = efficiency_estimates(reference, variant, paired)
     for key, value in paired.to_dict().items():
         record(f"paired.{variant.name}.{key}", value)
-    spreads = {"latency_b1": paired.spread("b1"), "throughput_b64": paired.spread("large")}
     entries = []
     for measure, claim in claims.items():
-        ratio = ratios[measure]
-        if ratio is None:
+        estimate = estimates[measure]
+        if estimate is None:
             entries.append(
                 claim.assess(None, missing_reason=f"{measure} was not measured for {variant.name}")
             )
             continue
-        note = f"{variant.name} vs {reference.name}: {efficiency_sentence(measure, ratio)}"
-        if measure in spreads:
-            low, high = spreads[measure]
-            note += (
-                f" (median of {len(paired.ratios['b1'])} rounds timed alternately with the reference; "
-                f"quartiles {low:.2f}–{high:.2f}×)"
-            )
-        entries.append(claim.assess(ratio, note=note))
+        note = f"{variant.name} vs {reference.name}: {efficiency_sentence(measure, estimate.value)}"
+        if estimate.level is not None:
+            note += " (rounds timed alternately with the reference)"
+        entries.append(claim.assess(estimate, note=note))
     return entries
 
 
 def what_it_shows(higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]) -> str:
-    """One sentence on what the seeds show about `higher` being more accurate than `lower` (points, Welch SE)."""
+    """One sentence on what the seeds show about `higher` being more accurate than `lower`: the difference in
+    points with its 95 % Welch interval, and which side of zero the interval lies on."""
     a, b = mean_std(acc_higher), mean_std(acc_lower)
     head = f"{higher} {100 * a.mean:.2f}% vs {lower} {100 * b.mean:.2f}%"
-    d = welch(acc_higher, acc_lower)
-    if d is None:
+    if welch(acc_higher, acc_lower) is None:
         return f"{head} (difference {100 * (a.mean - b.mean):+.2f} pts); {NO_SE}."
+    d = welch_interval(acc_higher, acc_lower)
     text = (
-        f"{head}: difference {100 * d.diff:+.2f} pts, standard error {100 * d.se:.2f} pts over "
-        f"{d.n_a}+{d.n_b} seeds"
+        f"{head}: difference {100 * d.value:+.2f} pts, {round(100 * d.level)} % interval {100 * d.low:+.2f} to "
+        f"{100 * d.high:+.2f} pts over {len(acc_higher)}+{len(acc_lower)} seeds"
     )
-    if d.diff > d.se:
-        return f"{text} — the claimed direction, beyond one standard error."
-    if d.diff < -d.se:
-        return (
-            f"{text} — the opposite direction: {lower} is the more accurate one, beyond one standard error."
-        )
-    return f"{text} — within one standard error: no accuracy change is measurable either way."
+    if d.low > 0:
+        return f"{text}: the claimed direction, the whole interval above zero."
+    if d.high < 0:
+        return f"{text}: the opposite direction: {lower} is the more accurate one, the whole interval below zero."
+    return f"{text}: the interval includes zero, so no accuracy change is measurable either way."
 
 
 def accuracy_gain_beyond_se(higher: Sequence[float], lower: Sequence[float]) -> float | None:
-    """(mean(higher) − mean(lower)) − Welch SE: > 0 when `higher` is better beyond its standard error; None with
-    fewer than 2 seeds on a side."""
+    """(mean(higher) − mean(lower)) − Welch SE, a descriptive margin for tables: > 0 when `higher` is better
+    beyond its standard error; None with fewer than 2 seeds on a side."""
     d = welch(higher, lower)
     return None if d is None else d.beyond_se
 
@@ -105,9 +116,9 @@ def accuracy_gain_beyond_se(higher: Sequence[float], lower: Sequence[float]) -> 
 def assess_accuracy(
     claim: Claim, higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]
 ) -> dict[str, Any]:
-    """Assess a claim that `higher` is more accurate than `lower`: measured = difference − SE, with the sentence."""
+    """Assess a claim that `higher` is more accurate than `lower`: the difference of mean accuracies with its
+    Welch interval over seeds (inconclusive when the interval includes zero), with the sentence."""
     shows = what_it_shows(higher, lower, acc_higher, acc_lower)
-    measured = accuracy_gain_beyond_se(acc_higher, acc_lower)
-    if measured is None:
+    if welch(acc_higher, acc_lower) is None:
         return claim.assess(None, missing_reason=shows)
-    return claim.assess(measured, note=shows)
+    return claim.assess(welch_interval(acc_higher, acc_lower), note=shows)

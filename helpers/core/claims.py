@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
 from helpers.core.results import notebook_stem, output_dir, to_jsonable, write_json_atomic
+from helpers.core.stats import Estimate, exact
 
 REPRODUCED = "reproduced"
 PARTLY = "partly reproduced"
 NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"
 NOT_MEASURABLE = "not measurable here"
-VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE)
+NOT_MEASURABLE_AT_SCALE = "not measurable at this scale"
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, INCONCLUSIVE, NOT_MEASURABLE, NOT_MEASURABLE_AT_SCALE)
 
 _COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "at_least": (operator.ge, "≥"),
@@ -24,6 +28,34 @@ _COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "at_most": (operator.le, "≤"),
     "less_than": (operator.lt, "<"),
 }
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A rule's verdict on an estimate; when inconclusive, which bound the interval straddles and where it is."""
+
+    verdict: str
+    straddled: str = ""
+    threshold: float | None = None
+
+    def to_decide(self, estimate: Estimate) -> str:
+        """For an inconclusive verdict: about how many samples of the observed spread would exclude the threshold."""
+        distance = abs(estimate.value - self.threshold)
+        width = (
+            estimate.value - estimate.low
+            if estimate.value >= self.threshold
+            else estimate.high - estimate.value
+        )
+        place = f"straddles {self.straddled} ({self.threshold:.4g})"
+        if not math.isfinite(width):
+            return f"two or more {estimate.samples or 'samples'} give an interval to judge on"
+        if estimate.level is None or distance == 0 or width == 0:
+            return f"the estimate sits on {self.straddled} ({self.threshold:.4g}): no number of samples separates it"
+        needed = math.ceil(estimate.n * (width / distance) ** 2)
+        return (
+            f"the interval {place}; about {needed:,} {estimate.samples or 'samples'} (here {estimate.n:,}) at this "
+            "spread would make it exclude the threshold"
+        )
 
 
 @dataclass(frozen=True)
@@ -42,11 +74,26 @@ class Rule:
                 f"Unknown rule kind {self.kind!r}; use at_least, greater_than, at_most, less_than or within."
             )
 
-    def _passes(self, measured: float, bound: float) -> bool:
+    def _tolerance(self, relative: float) -> float:
+        """The half-width of a `within` band at relative tolerance `relative` (never below abs_tol)."""
+        return max(self.abs_tol, relative * abs(self.target))
+
+    def _side(self, estimate: Estimate, bound: float) -> int | None:
+        """+1 when the whole interval lies on the claimed side of `bound`, −1 when it lies wholly on the other
+        side, None when it straddles `bound` (for `within`, `bound` is a relative tolerance of the band)."""
+        low, high = estimate.low, estimate.high
         if self.kind == "within":
-            return abs(measured - self.target) <= max(self.abs_tol, bound * abs(self.target))
-        compare, _ = _COMPARISONS[self.kind]
-        return compare(measured, bound)
+            tol = self._tolerance(bound)
+            inside = self.target - tol <= low and high <= self.target + tol
+            outside = high < self.target - tol or low > self.target + tol
+        else:
+            inclusive = self.kind in ("at_least", "at_most")
+            compare = operator.ge if inclusive else operator.gt
+            if self.kind in ("at_least", "greater_than"):
+                inside, outside = compare(low, bound), not compare(high, bound)
+            else:
+                inside, outside = compare(-high, -bound), not compare(-low, -bound)
+        return 1 if inside else -1 if outside else None
 
     def describe(self) -> str:
         """The rule in words, e.g. 'measured ≥ 12 (partly ≥ 5)'."""
@@ -57,14 +104,34 @@ class Rule:
         text = f"measured {symbol} {self.target:g}"
         return text + (f" (partly {symbol} {self.partly:g})" if self.partly is not None else "")
 
-    def verdict(self, measured: float) -> str:
-        """The verdict this rule gives for a measured number."""
+    def judge(self, estimate: Estimate) -> Judgement:
+        """The verdict the interval supports: reproduced when it lies wholly on the claim's side of the target,
+        partly when wholly between the partly bound and the target, not reproduced when wholly on the other side
+        (of the partly bound, where there is one), inconclusive when it straddles a bound."""
         strict = self.rel_tol if self.kind == "within" else self.target
-        if self._passes(float(measured), strict):
-            return REPRODUCED
-        if self.partly is not None and self._passes(float(measured), self.partly):
-            return PARTLY
-        return NOT_REPRODUCED
+        bounds = [("the target", strict)] + (
+            [("the partly bound", self.partly)] if self.partly is not None else []
+        )
+        sides = [self._side(estimate, bound) for _, bound in bounds]
+        if sides[0] == 1:
+            return Judgement(REPRODUCED)
+        if sides[-1] == -1:
+            return Judgement(NOT_REPRODUCED)
+        if len(sides) == 2 and sides == [-1, 1]:
+            return Judgement(PARTLY)
+        name, bound = bounds[sides.index(None)]
+        return Judgement(INCONCLUSIVE, name, self._threshold(bound, estimate.value))
+
+    def _threshold(self, bound: float, value: float) -> float:
+        """The threshold value a straddled `bound` stands for (for `within`, the band edge nearest `value`)."""
+        if self.kind != "within":
+            return bound
+        tol = self._tolerance(bound)
+        return self.target - tol if value < self.target else self.target + tol
+
+    def verdict(self, measured: float) -> str:
+        """The verdict this rule gives for an exact measured number."""
+        return self.judge(exact(measured)).verdict
 
     def to_dict(self) -> dict[str, Any]:
         """The rule as a plain dict (stored in claims.json)."""
@@ -113,23 +180,45 @@ class Claim:
     rule: Rule
 
     def assess(
-        self, measured: float | None, missing_reason: str | None = None, note: str = ""
+        self,
+        measured: float | Estimate | None,
+        missing_reason: str | None = None,
+        note: str = "",
+        checks: Mapping[str, bool] | None = None,
     ) -> dict[str, Any]:
-        """Compute the verdict from `measured` (or 'not measurable here' with a reason) and add it to the ledger."""
-        if measured is None:
+        """Judge `measured` (a number is exact; an Estimate carries its interval) by the rule and add the verdict to
+        the ledger; 'not measurable here' with a reason when there is no measurement, and 'not measurable at this
+        scale' when one of `checks` (what must hold for the measurement to mean anything, e.g. 'the SOP model
+        learned SOP') failed."""
+        estimate = measured if measured is None or isinstance(measured, Estimate) else exact(measured)
+        failed = [check for check, passed in (checks or {}).items() if not passed]
+        if estimate is None:
             if not missing_reason:
                 raise ValueError(f"Claim {self.id!r} has no measurement; pass missing_reason saying why.")
             verdict, reason = NOT_MEASURABLE, missing_reason
         else:
-            verdict = self.rule.verdict(measured)
-            reason = f"{self.rule.describe()}; measured {float(measured):.4g} {self.unit}".rstrip()
+            judgement = self.rule.judge(estimate)
+            reason = f"{self.rule.describe()}; measured {estimate.value:.4g} {self.unit}".rstrip()
+            reason += f", {estimate.interval_text()}" if estimate.level is not None else ""
+            if failed:
+                verdict = NOT_MEASURABLE_AT_SCALE
+                reason += (
+                    f"; not judged, since {'this check fails' if len(failed) == 1 else 'these checks fail'}: "
+                )
+                reason += "; ".join(failed)
+            else:
+                verdict = judgement.verdict
+                if verdict == INCONCLUSIVE:
+                    reason += f"; {judgement.to_decide(estimate)}"
         entry = {
             "id": self.id,
             "notebook": notebook_stem(),
             "source": self.source,
             "statement": self.statement,
             "published": self.published,
-            "measured": measured,
+            "measured": None if estimate is None else estimate.value,
+            "estimate": None if estimate is None else estimate.to_dict(),
+            "checks": dict(checks or {}),
             "unit": self.unit,
             "verdict": verdict,
             "reason": f"{reason}. {note}".strip() if note else reason,

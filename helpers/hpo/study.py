@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from helpers.core.stats import Estimate, ratio_interval, single
 from helpers.hpo.objective import Objective, Sweep
 from helpers.hpo.space import SearchSpace
 from helpers.hpo.strategies import TpeSettings, run_hyperopt, run_optuna, run_sequential
@@ -157,6 +158,16 @@ def study_ratio(regime: Regime, strategy: str = "hyperopt", on: str = "seconds")
         else ""
     )
     return ratio, note
+
+
+def study_estimate(regime: Regime, strategy: str = "hyperopt") -> Estimate:
+    """Grid seconds to the target ÷ the strategy's, paired by seed (the grid's random order and the searcher share
+    the seed): the geometric mean ratio with its t interval over seeds; with one seed, no interval."""
+    grid_s = [seconds for _, seconds, _ in regime.effort("grid")]
+    other_s = [seconds for _, seconds, _ in regime.effort(strategy)]
+    if len(grid_s) < 2:
+        return single(grid_s[0] / other_s[0], "seeds")
+    return ratio_interval(grid_s, other_s, "seeds")
 
 
 def plot_study(regimes: list[Regime]) -> Any:
