@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 PROFILE ?= auto
 STAMP := $(VENV)/.installed
 RAPIDS_SRC := .cache/rapids-src
-# `make run` on a GPU machine adds the RAPIDS extra that matches the driver (one line says why not); EXTRAS=… overrides.
+# `make run` on a GPU machine adds the RAPIDS extra that the driver and GPU can run (one line says why not);
+# EXTRAS=… overrides. Only the `run` recipe expands it, once: nvidia-smi is asked once per `make run`, never by others.
 EXTRAS ?= $(shell $(PYTHON) helpers/collection/gpu_extra.py)
 
-.PHONY: run test lint lab notebooks gpu-check binder-check venv clean rapids-src
+.PHONY: run test lint lab notebooks gpu-check binder-check venv clean rapids-src extra
 
 venv: $(STAMP)
 
@@ -30,8 +31,15 @@ $(RAPIDS_SRC)/versions.json: pyproject.toml | $(STAMP)
 ## verdicts with the committed reference runs (docs/results/) and say how to contribute this run.
 run: $(STAMP)
 	$(MAKE) rapids-src || echo "RAPIDS sources not fetched: the API coverage claims of 01/02 will read 'not measurable here'."
-	$(if $(strip $(EXTRAS)),$(PY) -m pip install -e '.[$(EXTRAS)]')
+	$(MAKE) extra EXTRA='$(strip $(EXTRAS))'
 	$(PY) -m helpers run --profile $(PROFILE); code=$$?; $(PY) -m helpers compare --references reports/latest; exit $$code
+
+## The pip extra EXTRA (`run` passes the detected one), installed once, again when pyproject.toml changes.
+extra: $(if $(EXTRA),$(VENV)/.installed-$(EXTRA))
+
+$(VENV)/.installed-%: pyproject.toml | $(STAMP)
+	$(PY) -m pip install -e '.[$*]'
+	touch $@
 
 ## Lint; every notebook executed once by nbval (smoke profile), its `# NBVAL_CHECK_OUTPUT` cells compared with their
 ## committed outputs; then the unit tests and the tests of each notebook's results, which read what nbval's run

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers.albert.glue import download_glue, finetune_checkpoint, hub_unavailable
+from helpers.core.precision import Precision
 
 WORDS = ["the", "film", "was", "very", "quite", "good", "great", "fine", "bad", "awful", "poor"]
 
@@ -73,6 +74,23 @@ def test_finetuning_a_local_checkpoint_learns_a_separable_task(tiny_checkpoint, 
     assert result["steps"] == 80 and result["examples_seen"] == 80 * 16
     assert result["accuracy"] >= 0.9
     assert result["train_s"] > 0 and result["parameters"] > 1000
+    assert result["dtype"] == "float32"  # core.precision's choice for the CPU
+
+
+def test_fp16_finetuning_goes_through_the_gradient_scaler(tiny_checkpoint, tmp_path):
+    # what core.precision picks on a T4: fp16 autocast with loss scaling (run here on the CPU)
+    train = _sentiment(128, 0, tmp_path)
+    result = finetune_checkpoint(
+        str(tiny_checkpoint),
+        train,
+        train,
+        max_steps=40,
+        batch_size=16,
+        learning_rate=3e-3,
+        max_len=16,
+        precision=Precision("float16", "cpu", "a T4's choice"),
+    )
+    assert result["dtype"] == "float16" and result["steps"] == 40 and result["accuracy"] >= 0.9
 
 
 def test_offline_is_detected_without_a_network_call(monkeypatch):

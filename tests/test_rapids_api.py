@@ -5,6 +5,7 @@ The sources come from `make rapids-src` (a step `make test` runs first); without
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from helpers.rapids.zero_code import (
     total_activity,
 )
 
-from .rapids_conformance import checking, units
+from .rapids_conformance import calls, checking, units
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,160 @@ def test_the_unchanged_copy_passes(release, tmp_path):
     assert _problems_in(release, scratch, "run_etl") == []
 
 
+# Realistic mistakes the conformance test once missed, each planted in a scratch copy of a module (the old text,
+# the planted text) or in a notebook snippet, with a fragment of the problem it must now report.
+PLANTED_IN_MODULES = {
+    # keywords that reach **kwargs, followed to where they go
+    "read_parquet-kwargs": (
+        "etl.py",
+        "xdf.read_parquet(str(inputs.parquet))",
+        'xdf.read_parquet(str(inputs.parquet), dtype_backend="pyarrow")',
+        "`cudf.read_parquet` takes no keyword dtype_backend in",
+    ),
+    "LocalCUDACluster-processes": (
+        "etl.py",
+        "cluster = LocalCUDACluster()",
+        "cluster = LocalCUDACluster(processes=False)",
+        "ValueError: Processes are necessary in order to use multiple GPUs with Dask",
+    ),
+    # methods that exist but raise: for the keywords used, or always
+    "merge-indicator": (
+        "etl.py",
+        'how="left"))',
+        'how="left", indicator=True))',
+        "`merge` of cudf.core.dataframe.DataFrame raises for these arguments (cudf/core/dataframe.py:",
+    ),
+    "tolist": (
+        "etl.py",
+        '_scalar(ordered["quarter"].sum())',
+        'sum(ordered["quarter"].tolist())',
+        "TypeError: cuDF does not support conversion to host memory via the `tolist()` method.",
+    ),
+    # indirection: keywords passed as **{...}
+    "double-star-dict": (
+        "etl.py",
+        'dtype={"airport": "int32"}',
+        '**{"dtypes": {"airport": "int32"}}',
+        "`cudf.read_csv` takes no keyword dtypes in",
+    ),
+    # types that change on the GPU: cuML answers an array input with an array, which has no .to_numpy()
+    "prediction-to_numpy": (
+        "ml.py",
+        "backend.to_numpy(model.predict(x_test))",
+        "model.predict(x_test).to_numpy()",
+        "a CuPy or NumPy array (what cuML returns for an array input) has no `to_numpy`",
+    ),
+}
+
+PLANTED_IN_NOTEBOOKS = {
+    "dask_cudf-read_parquet-dispatch": (
+        'import dask_cudf\nflights = dask_cudf.read_parquet("flights.parquet", dtype_backend="pyarrow")\n',
+        "NotImplementedError: dtype_backend is not supported by the 'cudf' backend.",
+    ),
+    "iterrows": (
+        'import cudf\nflights = cudf.read_parquet("flights.parquet")\nfor _, row in flights.iterrows():\n'
+        "    print(row)\n",
+        "TypeError: cuDF does not support iteration of DataFrame via iterrows.",
+    ),
+    "estimators-in-a-dict-called-in-a-loop": (
+        "from helpers.core.backend import get_backend\nfrom helpers.rapids.ml import SPECS, make_estimator\n"
+        'gpu = get_backend("gpu")\nmodels = {name: make_estimator(gpu, spec, 0) for name, spec in SPECS.items()}\n'
+        "for name, model in models.items():\n    model.predict_probaa(x)\n",
+        "no cuDF/cuML class of the GPU path has `predict_probaa`",
+    ),
+    "estimator-classes-in-a-dict-called-in-a-loop": (
+        'from helpers.core.backend import get_backend\ngpu = get_backend("gpu")\n'
+        'classes = {"kmeans": gpu.KMeans, "pca": gpu.PCA}\nfor name, cls in classes.items():\n'
+        "    cls(n_clusters=8)\n",
+        "`cuml.decomposition.PCA` takes no keyword n_clusters",
+    ),
+    "helper-annotated-pandas-returns-cudf": (
+        "import cudf\nimport pandas as pd\n\n\ndef load(path: str) -> pd.DataFrame:\n"
+        '    return cudf.read_parquet(path)\n\n\nload("flights.parquet").sort_valuez("Year")\n',
+        "no cuDF/cuML class of the GPU path has `sort_valuez`",
+    ),
+    "method-of-another-gpu-class": (
+        "import cudf\nfrom cuml.cluster import KMeans\nfrom cuml.decomposition import PCA\n"
+        'frame = cudf.read_parquet("flights.parquet")\npca = PCA(n_components=2).fit(frame)\n'
+        "kmeans = KMeans(n_clusters=8).fit(frame)\nprint(kmeans.explained_variance_ratio_)\n",
+        "cuml.cluster.kmeans.KMeans has no `explained_variance_ratio_`",
+    ),
+    "array-prediction-to_numpy": (
+        "import numpy as np\nfrom cuml.cluster import KMeans\n"
+        "x = np.zeros((4, 2), dtype=np.float32)\nKMeans(n_clusters=2).fit(x).predict(x).to_numpy()\n",
+        "a CuPy or NumPy array (what cuML returns for an array input) has no `to_numpy`",
+    ),
+}
+
+# how a notebook reaches each module's GPU path (ml.py's functions take a `Backend`, which is the GPU one)
+ENTRIES = {
+    "etl.py": "import cudf\nfrom helpers.rapids.etl import run_etl\nrun_etl(cudf, None, None)\n",
+    "ml.py": "",
+}
+
+# what the same snippets may do: accepted keywords, values that do not raise, a cuDF prediction's own methods
+OK_IN_NOTEBOOKS = (
+    'import cudf\nflights = cudf.read_parquet("f.parquet", columns=["Year"], filters=None, prefetch_options={})\n'
+    'flights.merge(flights, on="Year", how="left", indicator=False)\n',
+    "from dask_cuda import LocalCUDACluster\nLocalCUDACluster(n_workers=1, processes=True)\n",
+    'import dask_cudf\ndask_cudf.read_parquet("flights.parquet", columns=["Year"], blocksize=None)\n',
+    "import cudf\nfrom cuml.cluster import KMeans\n"
+    'frame = cudf.read_parquet("f.parquet")\nKMeans(n_clusters=8).fit(frame).predict(frame).to_numpy()\n',
+)
+
+
+def _scanned(
+    release: Release, modules: list[Path], notebook: str, root: Path = ROOT
+) -> list[checking.Problem]:
+    """The problems the checker finds in these modules (under `root`) and a notebook snippet, with the project's
+    GPU backend."""
+    backend = units.module_unit(ROOT / "helpers" / "core" / "backend.py")
+    scanned = [
+        backend,
+        *(units.module_unit(m, root) for m in modules),
+        units.source_unit("nb", "nb.ipynb", notebook),
+    ]
+    return checking.check(release, checking.find_uses(release, scanned, units.gpu_fields(backend)))
+
+
+@pytest.mark.parametrize(
+    ("module", "old", "new", "reported"), PLANTED_IN_MODULES.values(), ids=PLANTED_IN_MODULES
+)
+def test_a_planted_mistake_in_a_module_is_caught_at_its_call_site(
+    release, tmp_path, module, old, new, reported
+):
+    source = (ROOT / "helpers" / "rapids" / module).read_text()
+    assert source.count(old) == 1
+    scratch = tmp_path / "helpers" / "rapids" / module
+    scratch.parent.mkdir(parents=True)
+    scratch.write_text(source.replace(old, new))
+    line = next(
+        n for n, text in enumerate(scratch.read_text().splitlines(), 1) if new.splitlines()[0] in text
+    )
+    problems = [str(p) for p in _scanned(release, [scratch], ENTRIES[module], tmp_path)]
+    assert [p for p in problems if reported in p and f"{module}:{line}: " in p], "\n".join(problems)
+
+
+@pytest.mark.parametrize(("notebook", "reported"), PLANTED_IN_NOTEBOOKS.values(), ids=PLANTED_IN_NOTEBOOKS)
+def test_a_planted_mistake_in_a_notebook_is_caught(release, notebook, reported):
+    problems = [str(p) for p in _scanned(release, [ROOT / "helpers" / "rapids" / "ml.py"], notebook)]
+    assert [p for p in problems if reported in p and p.startswith("nb.ipynb:")], "\n".join(problems)
+
+
+@pytest.mark.parametrize("notebook", OK_IN_NOTEBOOKS)
+def test_what_the_release_accepts_passes(release, notebook):
+    assert _scanned(release, [], notebook) == []
+
+
+def test_the_dispatch_table_leads_to_the_entry_point_dask_calls(release):
+    # dask_cudf.read_parquet hands everything to dask.dataframe.read_parquet, which (cuDF backend) calls the entry
+    # point DISPATCH names with the same arguments: the table holds while both stay so
+    forwarder = release.resolve("dask_cudf.read_parquet")
+    assert "dd.read_parquet(*args, **kwargs)" in ast.unparse(forwarder.node)
+    entry = release.resolve(f"{calls.DISPATCH['dask.dataframe']}.read_parquet")
+    assert entry.var_keyword and "read_parquet_expr(*args, **kwargs)" in ast.unparse(entry.node)
+
+
 def test_dask_only_branches_are_not_checked_against_cudf(release):
     # _to_parquet's `overwrite=`/`write_index=` branch runs only for Dask frames (hasattr(frame, "dask"))
     uses, _ = checking.conformance(release)
@@ -118,7 +273,9 @@ def test_the_cython_parser_reads_typed_and_multiline_signatures():
             "    def __init__(self, *, int n_clusters=8, double tol=1e-4, verbose=False, **kwargs):\n"
             "        self.n_clusters = n_clusters\n"
             "    @property\n    def coef_(self):\n        return 1\n"
-            "    cpdef fit(self, X, y=None):\n        self.inertia_ = 0\n"
+            "    @mlfunc(set_input_type=True)\n    cpdef fit(self, X, y=None):\n        self.inertia_ = 0\n"
+            "        return self\n"
+            "    @mlfunc(preserve_index=True)\n    def predict(self, X):\n        return X\n"
             "cpdef double helper(int a, b not None):\n    return a\n"
         ),
         is_package=False,
@@ -130,6 +287,9 @@ def test_the_cython_parser_reads_typed_and_multiline_signatures():
         and model.methods["__init__"].var_keyword
     )
     assert model.methods["fit"].names == ("X", "y")
+    # fit returns the estimator; predict returns its input's array type (cuML's mlfunc)
+    assert model.methods["fit"].returns_self and not model.methods["fit"].array_result
+    assert model.methods["predict"].array_result and not model.methods["predict"].returns_self
     assert {"coef_", "inertia_", "n_clusters"} <= model.attributes
     assert module.functions["helper"].names == ("a", "b") and "Low" in module.classes
 

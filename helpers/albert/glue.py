@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from helpers.core.params import require
+from helpers.core.precision import Precision, backward_step, training_precision
 from helpers.core.seeding import seed_everything
 
 HUB_HOST = "huggingface.co"
@@ -70,9 +71,11 @@ def finetune_checkpoint(
     max_len: int = 128,
     device: str = "cpu",
     seed: int = 0,
+    precision: Precision | None = None,
 ) -> dict:
     """Fine-tune a sequence-classification checkpoint (a Hub name or a local folder) on `train` for at most
-    `budget_s` seconds or `max_steps` steps, then measure dev accuracy; returns accuracy, steps and times."""
+    `budget_s` seconds or `max_steps` steps, then measure dev accuracy; returns accuracy, steps, times and the
+    dtype trained in (`precision`, by default `core.precision.training_precision` for the device's GPU)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     missing = [c for c in (*columns, "label") if c not in train.columns or c not in dev.columns]
@@ -83,25 +86,25 @@ def finetune_checkpoint(
     model = AutoModelForSequenceClassification.from_pretrained(model_name, num_labels=labels).to(device)
     data, dev_data = _encode(tokenizer, train, columns, max_len), _encode(tokenizer, dev, columns, max_len)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
+    precision = precision or training_precision(device)
+    scaler = precision.new_scaler()
     order = np.random.default_rng(seed).permutation(len(train))
     model.train()
     steps, start = 0, time.perf_counter()
     while steps < max_steps and time.perf_counter() - start < budget_s:
         rows = order[(steps * batch_size) % len(order) :][:batch_size]
         batch = {k: v[rows].to(device) for k, v in data.items()}
-        with autocast:
+        with precision.autocast():
             loss = model(**batch).loss
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        backward_step(loss, optimizer, scaler)
         steps += 1
     if device == "cuda":
         torch.cuda.synchronize()
     train_s = time.perf_counter() - start
     model.eval()
     right = 0
-    with torch.no_grad(), autocast:
+    with torch.no_grad(), precision.autocast():
         for first in range(0, len(dev), 256):
             batch = {k: v[first : first + 256].to(device) for k, v in dev_data.items()}
             right += int((model(**batch).logits.argmax(-1) == batch["labels"]).sum())
@@ -111,5 +114,6 @@ def finetune_checkpoint(
         "steps": steps,
         "examples_seen": steps * batch_size,
         "train_s": train_s,
+        "dtype": precision.dtype,
         "parameters": sum(p.numel() for p in model.parameters()),
     }

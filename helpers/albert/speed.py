@@ -12,7 +12,7 @@ from helpers.albert.configs import Shape, config_for
 from helpers.core.benchmark import Timing, measure, synchronize
 from helpers.core.noise import native_stderr_silenced
 from helpers.core.params import require
-from helpers.core.precision import Precision, training_precision
+from helpers.core.precision import Precision, backward_step, training_precision
 
 VARIANTS = ("default", "controlled")
 # What the controlled pair gives ALBERT so that only factorization and sharing differ from BERT's library defaults.
@@ -53,13 +53,7 @@ class TrainStep:
         """Forward, backward, optimizer step (loss-scaled for fp16); gradients are freed so each step starts alike."""
         with self.precision.autocast():
             loss = self.model(**self.batch).loss
-        if self.scaler is None:
-            loss.backward()
-            self.optimizer.step()
-        else:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
+        backward_step(loss, self.optimizer, self.scaler)
         self.optimizer.zero_grad(set_to_none=True)
 
     def weight_bytes(self) -> int:
@@ -102,8 +96,7 @@ def build_step(
     pair_key = "next_sentence_label" if shape.family == "bert" else "sentence_order_label"
     batch = {"input_ids": ids, "labels": labels, pair_key: pair}
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    scaler = torch.amp.GradScaler(device) if precision.grad_scaler else None
-    return TrainStep(model, optimizer, batch, precision, scaler)
+    return TrainStep(model, optimizer, batch, precision, precision.new_scaler())
 
 
 def op_group(name: str) -> str:

@@ -38,9 +38,28 @@ class Precision:
 
         return torch.autocast(self.device, dtype=getattr(torch, self.dtype))
 
+    def new_scaler(self) -> Any:
+        """A fresh gradient scaler when this dtype needs one (fp16), else None."""
+        if not self.grad_scaler:
+            return None
+        import torch
+
+        return torch.amp.GradScaler(self.device)
+
     def __str__(self) -> str:
         scaler = " with a gradient scaler" if self.grad_scaler else ""
         return f"{self.dtype}{scaler} on {self.device} ({self.reason})"
+
+
+def backward_step(loss: Any, optimizer: Any, scaler: Any) -> None:
+    """Backward pass and optimizer step, loss-scaled through `scaler` when there is one (fp16)."""
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
 
 
 def cuda_capability() -> tuple[int, int] | None:
@@ -56,7 +75,8 @@ def training_precision(
     """The autocast dtype for training on `device`: bf16 on capability ≥ 8.0, else fp16 (scaled) or fp32.
 
     `capability` defaults to the current GPU's; `allow_fp16=False` picks fp32 below 8.0 for training loops that
-    have no gradient scaler. CPU training and `mixed=False` stay in fp32.
+    have no gradient scaler. CPU training and `mixed=False` stay in fp32. `torch.cuda.is_bf16_supported()` is not
+    asked: it is True on a T4 (7.5), which only emulates bf16, slower than fp16 or fp32.
     """
     require(device in ("cpu", "cuda"), f"Unknown device {device!r}: choose a precision for 'cpu' or 'cuda'.")
     if not mixed:

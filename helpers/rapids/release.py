@@ -17,9 +17,10 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES_ENV = "FSL_RAPIDS_SRC"
@@ -90,11 +91,18 @@ def fetch(dest: Path, pyproject: Path = ROOT / "pyproject.toml") -> dict[str, st
 
 @dataclass(frozen=True)
 class Signature:
-    """The keywords a callable accepts: named parameters, and whether it also takes **kwargs or *args."""
+    """The keywords a callable accepts: named parameters, and whether it also takes **kwargs or *args; for a Python
+    source, its definition (read by the API conformance test), its module and class; for a method, whether it
+    returns `self` and whether cuML's `mlfunc` decorator converts its result to the input's array type."""
 
     names: tuple[str, ...]
     var_keyword: bool = False
     var_positional: bool = False
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(default=None, compare=False, repr=False)
+    module: str = field(default="", compare=False)
+    owner: str = field(default="", compare=False)
+    returns_self: bool = field(default=False, compare=False)
+    array_result: bool = field(default=False, compare=False)
 
     def rejects(self, keywords: tuple[str, ...]) -> list[str]:
         """The keywords this signature does not accept."""
@@ -125,12 +133,27 @@ class ModuleInfo:
     star: list[str] = field(default_factory=list)  # modules imported with *
 
 
-def _signature(args: ast.arguments, method: bool) -> Signature:
+def _signature(args: ast.arguments, method: bool, **context: Any) -> Signature:
     named = [a.arg for a in (*args.posonlyargs, *args.args)]
     names = named[1:] if method and named else named
     positional_only = {a.arg for a in args.posonlyargs}
     keywords = tuple(n for n in names if n not in positional_only) + tuple(a.arg for a in args.kwonlyargs)
-    return Signature(keywords, args.kwarg is not None, args.vararg is not None)
+    return Signature(keywords, args.kwarg is not None, args.vararg is not None, **context)
+
+
+def _converts_output(decorator: ast.expr) -> bool:
+    """cuML's `mlfunc`, which returns arrays in the input's type; `mlfunc(set_input_type=True)` decorates a `fit`."""
+    keywords = decorator.keywords if isinstance(decorator, ast.Call) else []
+    fitting = any(k.arg == "set_input_type" and ast.unparse(k.value) == "True" for k in keywords)
+    return _dotted(decorator).split(".")[-1] == "mlfunc" and not fitting
+
+
+def _returns_self(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a method returns `self` somewhere (a fit's usual end)."""
+    return any(
+        isinstance(n, ast.Return) and isinstance(n.value, ast.Name) and n.value.id == "self"
+        for n in ast.walk(node)
+    )
 
 
 def _dotted(node: ast.expr) -> str:
@@ -160,7 +183,23 @@ def _class_from_ast(node: ast.ClassDef, module: str) -> ClassInfo:
             if decorators & {"property", "cached_property", "setter", "getter"}:
                 info.attributes.add(item.name)
             else:
-                info.methods[item.name] = _signature(item.args, "staticmethod" not in decorators)
+                info.methods[item.name] = _signature(
+                    item.args,
+                    "staticmethod" not in decorators,
+                    node=item,
+                    module=module,
+                    owner=node.name,
+                    returns_self=_returns_self(item),
+                    array_result=any(_converts_output(d) for d in item.decorator_list),
+                )
+        elif (
+            isinstance(item, ast.Assign)
+            and isinstance(item.value, ast.Name)
+            and item.value.id in info.methods
+        ):
+            info.methods.update(
+                {t.id: info.methods[item.value.id] for t in item.targets if isinstance(t, ast.Name)}
+            )
         elif isinstance(item, ast.Assign):
             info.attributes.update(t.id for t in item.targets if isinstance(t, ast.Name))
         elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
@@ -195,9 +234,17 @@ def _parse_py(module: ModuleInfo, text: str, is_package: bool) -> None:
                 else:
                     module.imports[alias.asname or alias.name] = f"{source}.{alias.name}"
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            module.functions[node.name] = _signature(node.args, method=False)
+            module.functions[node.name] = _signature(node.args, method=False, node=node, module=module.name)
         elif isinstance(node, ast.ClassDef):
             module.classes[node.name] = _class_from_ast(node, module.name)
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in module.functions
+        ):  # an alias, e.g. `read_parquet = read_parquet_expr`
+            module.functions.update(
+                {t.id: module.functions[node.value.id] for t in node.targets if isinstance(t, ast.Name)}
+            )
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -252,12 +299,18 @@ def _closing(text: str, start: int) -> int:
 def _parse_pyx(module: ModuleInfo, text: str, is_package: bool) -> None:
     lines = text.splitlines()
     current: ClassInfo | None = None
+    method: tuple[str, int] | None = None  # the method being read: its name and the indent of its `def`
     decorators: set[str] = set()
     for number, line in enumerate(lines):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         indent = len(line) - len(line.lstrip())
+        if method is not None and indent <= method[1] and not stripped.startswith(")"):
+            method = None
+        if method is not None and current is not None and method[0] in current.methods:
+            if re.fullmatch(r"return self\s*(#.*)?", stripped):
+                current.methods[method[0]] = replace(current.methods[method[0]], returns_self=True)
         if indent == 0 and not line.startswith(("@", ")")):
             current = None
         if indent == 0 and (found := _PYX_IMPORT.match(stripped)) and "cimport" not in stripped:
@@ -277,7 +330,9 @@ def _parse_pyx(module: ModuleInfo, text: str, is_package: bool) -> None:
             module.classes[found[1]] = current
             continue
         if found := _PYX_DECORATOR.match(line):
-            decorators.add(found[1].split(".")[-1])
+            # `mlfunc(set_input_type=True)` decorates a fit, which returns the estimator, not an array
+            fitting = "set_input_type=True" in line
+            decorators.add(found[1].split(".")[-1] + (":fit" if fitting else ""))
             continue
         if found := _PYX_DEF.match(line):
             header = "".join(lines[number : number + 60])
@@ -287,11 +342,15 @@ def _parse_pyx(module: ModuleInfo, text: str, is_package: bool) -> None:
                 args = ast.parse(f"def f({_pyx_parameters(header[start + 1 : end])}): pass").body[0].args
             except SyntaxError:
                 args = ast.parse("def f(*args, **kwargs): pass").body[0].args
-            method = current is not None and indent > 0
-            if method and decorators & {"property", "cached_property", "setter", "getter"}:
+            is_method = current is not None and indent > 0
+            if is_method:
+                method = (found[2], indent)
+            if is_method and decorators & {"property", "cached_property", "setter", "getter"}:
                 current.attributes.add(found[2])
-            elif method:
-                current.methods[found[2]] = _signature(args, "staticmethod" not in decorators)
+            elif is_method:
+                current.methods[found[2]] = _signature(
+                    args, "staticmethod" not in decorators, array_result="mlfunc" in decorators
+                )
             elif indent == 0:
                 module.functions[found[2]] = _signature(args, method=False)
             decorators = set()

@@ -22,6 +22,9 @@ from typing import Any
 from helpers.rapids.release import ROOT
 
 ACCELERATORS = ("cudf.pandas", "cuml.accel")
+# Variables of the notebook's process a launched script must not inherit: the run folder of the notebook's own
+# results, and the marker dask-cuda's LocalCUDACluster leaves behind (it tells cudf.pandas to skip its memory pool).
+NOT_INHERITED = ("FSL_OUT_DIR", "RAPIDS_NO_INITIALIZE")
 
 
 @dataclass(frozen=True)
@@ -122,16 +125,14 @@ def profiled(accelerator: str | None) -> Iterator[Callable[[], Activity]]:
 def launch(
     script: Path, args: dict[str, Any], report: Path, accelerator: str | None, timeout_s: float
 ) -> dict:
-    """Run `script '<args as JSON>'` in a fresh Python (under `python -m <accelerator>` when given) and return the
-    JSON report it writes to `report`; RuntimeError with the end of its stderr when it fails."""
+    """Run `script '<args as JSON>'` in a fresh Python (under `python -m <accelerator>` when given, without the
+    variables of NOT_INHERITED) and return the JSON report it writes to `report`; RuntimeError with the end of its
+    stderr when it fails."""
     if accelerator not in (None, *ACCELERATORS):
         raise ValueError(f"Unknown accelerator {accelerator!r}; use None, 'cudf.pandas' or 'cuml.accel'.")
     launcher = [sys.executable] + (["-m", accelerator] if accelerator else [])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FSL_OUT_DIR", None)
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     command = [*launcher, str(script), json.dumps({**args, "report": str(report)})]
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
     if done.returncode != 0:

@@ -1,7 +1,12 @@
 """The GPU path against the pinned release: each `Use` the finder reports, looked up in the release sources.
 
-The one call whose target is data (`getattr(backend, spec.cls)(**params)` in `make_estimator`) is followed by
-calling `make_estimator` with a backend whose fields record their keywords (`traced_estimator_uses`).
+A name must exist, on every class the value it is used on may be: an instance of the class that made it, cuML's
+result in the input's array type (`mlfunc` methods: a cuDF frame for a cuDF input, a CuPy or NumPy array for an
+array, either when unknown), or any class of the GPU path when nothing narrows it. A keyword must be accepted,
+`**kwargs` followed to where it goes (`calls.rejection`), and the call must not reach a `raise` for the values
+passed (`calls.raising`). The one call whose target is data (`getattr(backend, spec.cls)(**params)` in
+`make_estimator`) is followed by calling `make_estimator` with a backend whose fields record their keywords
+(`traced_estimator_uses`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy
+
 from helpers.rapids.release import ROOT, ClassInfo, Release, Signature
 
-from .finder import Finder, Use
+from .calls import rejection, use_raising
+from .finder import Finder, Origin, Use
 from .units import ScanUnit, gpu_fields, gpu_path_units
 
 # RAPIDS classes whose instances the GPU path receives from calls whose result class the finder does not follow
@@ -29,6 +37,13 @@ VALUE_CLASSES = (
     "cuml.accel.profilers.ProfileResults",
     "cuml.accel.profilers.MethodStats",
 )
+
+
+# what cuML's `mlfunc` methods return (cuml/internals/base.py, output_type "input"): for a cuDF input a Series
+# (one column) or a DataFrame; for an array input an array of its kind, CuPy or NumPy, whose API CuPy follows
+ARRAY = "a CuPy or NumPy array (what cuML returns for an array input)"
+ARRAY_ATTRIBUTES = frozenset(dir(numpy.ndarray))
+CUDF_RESULTS = ("cudf.Series", "cudf.DataFrame")
 
 
 @dataclass(frozen=True)
@@ -48,36 +63,104 @@ def _classes(release: Release, uses: list[Use]) -> list[ClassInfo]:
     return [c for c in found if isinstance(c, ClassInfo)]
 
 
+def _mirror(release: Release, argument: str) -> list[list[ClassInfo | str]]:
+    """What an `mlfunc` method returns for a first argument of this kind: alternatives that each must fit."""
+    frames = [c for c in (release.resolve(n) for n in CUDF_RESULTS) if isinstance(c, ClassInfo)]
+    return {"cudf": [frames], "host": [[ARRAY]]}.get(argument, [[ARRAY], frames])
+
+
+def _alternatives(
+    release: Release, origin: Origin | None, classes: list[ClassInfo]
+) -> list[list[ClassInfo | str]]:
+    """The classes a value of this origin may be an instance of, as alternatives: what is used on the value must
+    exist in each alternative (in one of its classes)."""
+    if origin is None:
+        return [classes]
+    if origin.made_by:
+        made = [release.resolve(n) for n in origin.made_by]
+        return [[c] for c in made] if all(isinstance(c, ClassInfo) for c in made) else [classes]
+    if origin.method:
+        receivers = _alternatives(release, origin.receiver, classes)
+        methods = [
+            m
+            for alternative in receivers
+            for c in alternative
+            if isinstance(c, ClassInfo) and isinstance(m := release.member(c, origin.method), Signature)
+        ]
+        if methods and all(m.returns_self for m in methods):
+            return receivers
+        if methods and all(m.array_result for m in methods):
+            return _mirror(release, origin.argument)
+    return [classes]
+
+
+def _named(alternative: list[ClassInfo | str], classes: list[ClassInfo]) -> str:
+    """The start of the sentence saying that an alternative lacks a name."""
+    if alternative is classes:
+        return "no cuDF/cuML class of the GPU path has"
+    names = [c if isinstance(c, str) else f"{c.module}.{c.name}" for c in alternative]
+    return f"{' or '.join(names)} has no"
+
+
+def _member_problems(release: Release, use: Use, classes: list[ClassInfo]) -> list[Problem]:
+    """What is wrong with a method or attribute used on a RAPIDS value: absent from a class it may be, a keyword
+    that every candidate method refuses, or a raise that every candidate reaches."""
+    name = use.target[1:]
+    for alternative in _alternatives(release, use.owner, classes):
+        found = [(c, m) for c in alternative if isinstance(c, ClassInfo) and (m := release.member(c, name))]
+        if not found and not (ARRAY in alternative and name in ARRAY_ATTRIBUTES):
+            return [Problem(use.site, f"{_named(alternative, classes)} `{name}` ({release.describe()})")]
+        signatures = [(c, m) for c, m in found if isinstance(m, Signature)]
+        if not signatures or ARRAY in alternative:
+            continue
+        owners = ", ".join(f"{c.module}.{c.name}" for c, _ in signatures)
+        refused = [{k: why for k in use.keywords if (why := rejection(release, m, k))} for _, m in signatures]
+        if use.keywords and all(refused):
+            bad = sorted(set.intersection(*(set(r) for r in refused)))
+            detail = "; ".join(w for w in refused[0].values() if w != "takes no such keyword")
+            return [
+                Problem(
+                    use.site,
+                    f"`{name}` of {owners} takes no keyword {', '.join(bad)}"
+                    + (f": it {detail}" if detail else ""),
+                )
+            ]
+        raises = [use_raising(release, m, use.positional, use.keywords, use.literals) for _, m in signatures]
+        if use.called and all(raises):
+            return [Problem(use.site, f"`{name}` of {owners} raises for these arguments ({raises[0]})")]
+    return []
+
+
 def check(release: Release, uses: list[Use]) -> list[Problem]:
-    """Every use the release lacks: a missing module, name, method or attribute, or a keyword not accepted."""
+    """Every use the release lacks: a missing module, name, method or attribute (on any class its value may be), a
+    keyword not accepted (followed through **kwargs), or a call that raises for the values passed."""
     problems = []
     classes = _classes(release, uses)
     for use in uses:
         if use.target.startswith("."):
-            name = use.target[1:]
-            found = [(c, m) for c in classes if (m := release.member(c, name)) is not None]
-            if not found:
-                problems.append(
-                    Problem(
-                        use.site, f"no cuDF/cuML class of the GPU path has `{name}` ({release.describe()})"
-                    )
-                )
-                continue
-            signatures = [m for _, m in found if isinstance(m, Signature)]
-            if use.keywords and signatures and all(s.rejects(use.keywords) for s in signatures):
-                bad = sorted(set.intersection(*(set(s.rejects(use.keywords)) for s in signatures)))
-                owners = ", ".join(f"{c.module}.{c.name}" for c, m in found if isinstance(m, Signature))
-                problems.append(Problem(use.site, f"`{name}` of {owners} takes no keyword {', '.join(bad)}"))
+            problems.extend(_member_problems(release, use, classes))
             continue
         target = release.resolve(use.target)
         if target is None:
             problems.append(Problem(use.site, f"`{use.target}` does not exist in {release.describe()}"))
             continue
         signature = release.constructor(target) if isinstance(target, ClassInfo) else target
-        if use.keywords and isinstance(signature, Signature) and (bad := signature.rejects(use.keywords)):
+        if not isinstance(signature, Signature):
+            continue
+        refused = {k: why for k in use.keywords if (why := rejection(release, signature, k))}
+        if refused:
+            detail = "; ".join(w for w in refused.values() if w != "takes no such keyword")
             problems.append(
-                Problem(use.site, f"`{use.target}` takes no keyword {', '.join(bad)} in {release.describe()}")
+                Problem(
+                    use.site,
+                    f"`{use.target}` takes no keyword {', '.join(refused)} in {release.describe()}"
+                    + (f": it {detail}" if detail else ""),
+                )
             )
+        elif use.called and (
+            raised := use_raising(release, signature, use.positional, use.keywords, use.literals)
+        ):
+            problems.append(Problem(use.site, f"`{use.target}` raises for these arguments ({raised})"))
     return problems
 
 
@@ -120,7 +203,10 @@ def traced_estimator_uses(fields: dict[str, str]) -> list[Use]:
         def record(*args: Any, **kwargs: Any) -> None:
             frame = sys._getframe(1)
             site = f"{Path(frame.f_code.co_filename).resolve().relative_to(ROOT).as_posix()}:{frame.f_lineno}"
-            uses.append(Use(site, target, tuple(kwargs), called=True))
+            literals = tuple(
+                (k, repr(v)) for k, v in kwargs.items() if isinstance(v, int | float | str | None)
+            )
+            uses.append(Use(site, target, tuple(kwargs), called=True, literals=literals, positional=None))
 
         return record
 
