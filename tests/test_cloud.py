@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import re
 import shutil
 import subprocess
@@ -62,6 +63,8 @@ def test_notebook_title_comes_first_then_badges_and_setup_cell_for_the_one_url(n
     assert f'repository="{REPO.url}"' in setup.source, (
         f"{notebook.name}: setup cell not for {REPO.url}: {FIX}"
     )
+    # the setup cell installs the branch the badges open the notebook from
+    assert f'ref="{cloud.BRANCH}"' in setup.source and all(f"/{cloud.BRANCH}" in link for link in links[1::2])
     assert not setup.get("outputs"), (
         f"{notebook.name}: the setup cell stores output (it must do nothing locally)"
     )
@@ -102,6 +105,18 @@ def test_badges_command_is_idempotent_and_replaces_old_cells(tmp_path, monkeypat
     assert {p: p.read_bytes() for p in notebooks} == first
 
 
+def test_the_setup_cell_is_formatted_as_the_linter_wants():
+    # the cell carries helpers/collection/gpu_extra.py four spaces deeper than the module has it
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--stdin-filename", "setup_cell.py", "-"],
+        input=cloud.setup_source(REPO) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_stamping_puts_badges_after_the_title_or_first_without_one():
     title = nbformat.v4.new_markdown_cell("# Title\n\nWhat this notebook measures.")
     code = nbformat.v4.new_code_cell("x = 1")
@@ -128,15 +143,22 @@ def test_badges_command_outside_the_project_says_how_to_fix(tmp_path, monkeypatc
     assert "run from the project root" in capsys.readouterr().err
 
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SMI = "| NVIDIA-SMI {driver}   Driver Version: {driver}   CUDA Version: {cuda} |"
+T4_CUDA12 = (SMI.format(driver="550.54.15", cuda="12.4"), "7.5\n")
+
+
 class _Cloud:
-    """Runs the setup cell's source with a fake platform, GPU driver and pip, recording the pip commands."""
+    """Runs the setup cell's source with a fake platform, GPU driver, git and pip, recording the pip commands."""
 
     REQUIRES = [
         "torch>=2.6,<2.14",
         "ipykernel>=6.29,<8",
         "optuna>=4,<6",
         'cudf-cu12>=26.6,<27; extra == "rapids-cu12"',
+        'cuml-cu12>=26.6,<27; extra == "rapids-cu12"',
         'cudf-cu13>=26.6,<27; extra == "rapids-cu13"',
+        'cuml-cu13>=26.6,<27; extra == "rapids-cu13"',
         'pytest<10,>=8; extra == "dev"',
         "jupyterlab<5,>=4.2; extra == 'lab'",
     ]
@@ -145,79 +167,145 @@ class _Cloud:
         self,
         monkeypatch,
         env: dict[str, str],
-        nvidia_smi: str | None,
-        installed: bool = False,
-        caps: str = "7.5\n",
-        present: tuple[str, ...] = ("torch", "ipykernel"),
+        smi: tuple[str, str] | None,
+        installed_at: str | None = None,
+        present: dict[str, str] | None = None,
+        listed: str = f"{COMMIT}\trefs/heads/{cloud.BRANCH}\n",
+        pip_fails: bool = False,
     ):
         for name in ("COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+        versions = {"torch": "1.0", "ipykernel": "1.0", "numpy": "1.0", "pandas": "1.0", **(present or {})}
+        versions.update(
+            {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "torch") if m in sys.modules}
+        )
+        if installed_at is not None:
+            versions[REPO.package] = "1.0"
         self.pip: list[list[str]] = []
+        self.git: list[list[str]] = []
         real_which = shutil.which
 
         def which(name, *args, **kwargs):
             if name == "nvidia-smi":
-                return "/usr/bin/nvidia-smi" if nvidia_smi is not None else None
+                return "/usr/bin/nvidia-smi" if smi is not None else None
             return real_which(name, *args, **kwargs)
 
         def run(command, **kwargs):
-            if command[0] == "/usr/bin/nvidia-smi":
-                return subprocess.CompletedProcess(
-                    command, 0, stdout=caps if len(command) > 1 else nvidia_smi
-                )
+            if command[0] == "nvidia-smi":
+                return subprocess.CompletedProcess(command, 0, stdout=smi[1] if len(command) > 1 else smi[0])
+            if command[0] == "git":
+                self.git.append(command)
+                return subprocess.CompletedProcess(command, 0 if listed else 128, stdout=listed)
             self.pip.append(command)
-            return subprocess.CompletedProcess(command, 0)
+            return subprocess.CompletedProcess(command, 1 if pip_fails else 0)
 
         def version(name):
-            if name == REPO.package:
-                if installed:
-                    return "1.0"
+            if name not in versions:
                 raise importlib.metadata.PackageNotFoundError(name)
-            if name not in (*present, "numpy", "pandas"):
-                raise importlib.metadata.PackageNotFoundError(name)
-            return "1.0"
+            return versions[name]
+
+        class Distribution:
+            def read_text(self, name):
+                assert name == "direct_url.json"
+                return json.dumps({"url": REPO.url, "vcs_info": {"vcs": "git", "commit_id": installed_at}})
 
         monkeypatch.setattr(shutil, "which", which)
         monkeypatch.setattr(subprocess, "run", run)
         monkeypatch.setattr(importlib.metadata, "version", version)
+        monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Distribution())
         monkeypatch.setattr(importlib.metadata, "requires", lambda name: list(self.REQUIRES))
         exec(compile(cloud.setup_source(REPO), "setup-cell", "exec"), {"__name__": "__main__"})
 
 
-SMI = "| NVIDIA-SMI 580.65   Driver Version: 580.65   CUDA Version: {} |"
+CU12 = ["cudf-cu12>=26.6,<27", "cuml-cu12>=26.6,<27"]
+CU13 = ["cudf-cu13>=26.6,<27", "cuml-cu13>=26.6,<27"]
 
 
 @pytest.mark.parametrize(
-    ("env", "smi", "caps", "rapids"),
+    ("env", "smi", "rapids", "said"),
     [
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, SMI.format("12.4"), "7.5\n", ["cudf-cu12>=26.6,<27"]),
-        ({"COLAB_RELEASE_TAG": "release-colab"}, SMI.format("13.0"), "9.0\n", ["cudf-cu13>=26.6,<27"]),
-        ({"COLAB_RELEASE_TAG": "release-colab"}, None, "", []),
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, SMI.format("11.8"), "7.0\n", []),
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, SMI.format("12.4"), "6.0\n", []),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, T4_CUDA12, CU12, "Installing the complete RAPIDS set"),
+        (
+            {"COLAB_RELEASE_TAG": "x"},
+            (SMI.format(driver="580.65.06", cuda="13.0"), "9.0\n"),
+            CU13,
+            "rapids-cu13",
+        ),
+        (
+            {"COLAB_RELEASE_TAG": "x"},
+            (SMI.format(driver="580.65.06", cuda="13.0"), "7.0\n"),
+            CU12,
+            "rapids-cu12",
+        ),
+        ({"COLAB_RELEASE_TAG": "release-colab"}, None, [], ""),
+        (
+            {"KAGGLE_KERNEL_RUN_TYPE": "Batch"},
+            (SMI.format(driver="470.82", cuda="11.8"), "7.0\n"),
+            [],
+            "No RAPIDS",
+        ),
+        (
+            {"KAGGLE_KERNEL_RUN_TYPE": "Batch"},
+            (SMI.format(driver="550.54", cuda="12.4"), "6.0\n"),
+            [],
+            "No RAPIDS",
+        ),
     ],
-    ids=["kaggle-cuda12", "colab-cuda13", "colab-cpu", "kaggle-cuda11", "kaggle-p100"],
+    ids=["kaggle-t4-cuda12", "colab-h100-cuda13", "v100-on-a-cuda13-driver", "colab-cpu", "cuda11", "p100"],
 )
-def test_setup_cell_installs_the_tagged_project_and_only_what_the_runtime_lacks(
-    monkeypatch, capsys, env, smi, caps, rapids
+def test_setup_cell_installs_the_commit_the_badges_open_and_only_what_the_runtime_lacks(
+    monkeypatch, capsys, env, smi, rapids, said
 ):
-    fake = _Cloud(monkeypatch, env, smi, caps=caps)
+    fake = _Cloud(monkeypatch, env, smi)
+    assert fake.git == [["git", "ls-remote", REPO.url, cloud.BRANCH]]
     assert len(fake.pip) == 2
     assert fake.pip[0][1:6] == ["-m", "pip", "install", "-q", "--no-deps"]
-    assert fake.pip[0][-1] == f"{REPO.package} @ git+{REPO.url}@{REPO.ref}" and REPO.ref.startswith("v")
-    # the runtime's torch and ipykernel are kept; what it lacks (optuna, the matching RAPIDS) is installed, and
-    # neither the test tools nor the notebook server
+    assert fake.pip[0][-1] == f"{REPO.package} @ git+{REPO.url}@{COMMIT}"
+    # the runtime's torch and ipykernel are kept; what it lacks (optuna, the matching RAPIDS set) is installed,
+    # and neither the test tools nor the notebook server
     assert fake.pip[1][5:] == ["optuna>=4,<6", *rapids]
     out = capsys.readouterr().out
-    if smi and not rapids:
-        assert out.count("No RAPIDS extra:") == 1
+    assert f"at commit {COMMIT[:12]} of {cloud.BRANCH}" in out and said in out
+    assert out.count("No RAPIDS extra:") == (said == "No RAPIDS") and "changed version" not in out
 
 
-def test_setup_cell_does_nothing_locally_or_when_installed(monkeypatch, capsys):
-    assert _Cloud(monkeypatch, {}, SMI.format("12.8")).pip == []
+@pytest.mark.parametrize(
+    ("present", "said"),
+    [
+        ({"cudf-cu12": "25.10.0"}, "The runtime has RAPIDS cudf-cu12 25.10.0, not a complete set"),
+        (
+            {"cudf-cu12": "26.10.2", "cuml-cu12": "26.10.0"},
+            "is a complete matching set, so it is used as it is",
+        ),
+        ({"cudf-cu13": "26.10.2", "cuml-cu13": "26.10.0"}, "installing beside it would mix releases"),
+    ],
+    ids=["partial", "complete-matching", "other-cuda"],
+)
+def test_setup_cell_never_installs_a_mixed_rapids_set(monkeypatch, capsys, present, said):
+    fake = _Cloud(monkeypatch, {"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, T4_CUDA12, present=present)
+    assert fake.pip[1][5:] == ["optuna>=4,<6"]
+    assert capsys.readouterr().out.count(said) == 1
+
+
+def test_setup_cell_does_nothing_locally_or_when_installed_at_that_commit(monkeypatch, capsys):
+    assert _Cloud(monkeypatch, {}, T4_CUDA12).pip == []
     assert capsys.readouterr().out == ""
-    assert _Cloud(monkeypatch, {"COLAB_RELEASE_TAG": "x"}, SMI.format("12.8"), installed=True).pip == []
-    assert "is installed already" in capsys.readouterr().out
+    assert _Cloud(monkeypatch, {"COLAB_RELEASE_TAG": "x"}, T4_CUDA12, installed_at=COMMIT).pip == []
+    assert "is installed already at commit" in capsys.readouterr().out
+    moved = _Cloud(monkeypatch, {"COLAB_RELEASE_TAG": "x"}, T4_CUDA12, installed_at="f" * 40)
+    assert moved.pip[0][-1] == f"{REPO.package} @ git+{REPO.url}@{COMMIT}"
+
+
+@pytest.mark.parametrize(
+    ("listed", "pip_fails", "sentence"),
+    [("", False, "turn the runtime's Internet on"), (f"{COMMIT}\tx\n", True, "pip could not install")],
+    ids=["branch-unreadable", "pip-fails"],
+)
+def test_setup_cell_fails_with_one_sentence(monkeypatch, listed, pip_fails, sentence):
+    with pytest.raises(RuntimeError) as failure:
+        _Cloud(monkeypatch, {"COLAB_RELEASE_TAG": "x"}, None, listed=listed, pip_fails=pip_fails)
+    message = str(failure.value)
+    assert sentence in message and message.count(". ") == 0 and message.endswith(".")

@@ -66,6 +66,11 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+def collection_of(runs: dict[str, Path]) -> Path:
+    """The folder of the demo collection the runs ran."""
+    return runs["smoke"].parent / "notebooks"
+
+
 def test_run_folder_describes_itself(runs):
     run = json.loads((runs["smoke"] / "run.json").read_text())
     assert run["machine"] == machine_name(run["environment"])
@@ -163,7 +168,8 @@ def test_runs_nothing_tells_apart_are_labelled_and_warned(runs, tmp_path):
 
 
 def test_publish_copies_the_run_without_paths(runs, tmp_path):
-    target = publish(runs["cpu"], tmp_path / "results", name="test-box")
+    target = publish(runs["cpu"], tmp_path / "results", name="test-box", notebooks_dir=collection_of(runs))
+    assert target.name == "test-box-cpu", "the folder names machine and profile"
     assert sorted(p.name for p in target.iterdir()) == [
         "01_demo.line.png",
         "claims.json",
@@ -185,7 +191,7 @@ def test_publish_copies_the_run_without_paths(runs, tmp_path):
 
 def test_publish_and_compare_refuse_bad_input(runs, tmp_path):
     with pytest.raises(ValueError, match="is not a folder name"):
-        publish(runs["cpu"], tmp_path, name="My Laptop")
+        publish(runs["cpu"], tmp_path, name="My Laptop", notebooks_dir=collection_of(runs))
     with pytest.raises(ValueError, match="is not a finished run"):
         compare([tmp_path])
     broken = tmp_path / "broken"
@@ -193,13 +199,13 @@ def test_publish_and_compare_refuse_bad_input(runs, tmp_path):
     data = json.loads((broken / "run.json").read_text())
     data["notebooks"][0]["status"] = "failed"
     (broken / "run.json").write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="did not finish"):
-        publish(broken, tmp_path / "results")
+    with pytest.raises(ValueError, match="did not finish ok"):
+        publish(broken, tmp_path / "results", notebooks_dir=collection_of(runs))
 
 
 def test_own_run_against_the_references_of_its_profile(runs, tmp_path):
     references = tmp_path / "results"
-    publish(runs["cpu"], references, name="ref-box")
+    publish(runs["cpu"], references, name="ref-box", notebooks_dir=collection_of(runs))
     lines = against_references(runs["cpu-small"], references)
     assert lines[0].startswith("Your run (") and lines[0].endswith("2 claims assessed in both:")
     assert (
@@ -222,12 +228,14 @@ def test_readme_section_is_regenerated_between_its_markers(runs, tmp_path):
     readme.write_text(f"# Title\n\n{README_START}\nold\n{README_END}\n\n## After\n")
     update_readme_across_machines(readme, [])
     assert "No reference run is committed yet" in current_readme_block(readme)
-    published = publish(runs["cpu"], tmp_path / "docs" / "results", name="ref-box")
-    update_readme_across_machines(readme, [published])
+    published = publish(
+        runs["cpu"], tmp_path / "docs" / "results", name="ref-box", notebooks_dir=collection_of(runs)
+    )
+    update_readme_across_machines(readme, [published], collection_of(runs))
     text = readme.read_text()
     assert text.startswith("# Title\n\n") and text.endswith("\n\n## After\n")
     assert current_readme_block(readme) == readme_block([published], readme)
-    assert "[ref-box · cpu](docs/results/ref-box/report.md)" in text
+    assert "[ref-box · cpu](docs/results/ref-box-cpu/report.md)" in text
     (tmp_path / "bare.md").write_text("no markers\n")
     with pytest.raises(ValueError, match="has no <!-- results:start -->"):
         current_readme_block(tmp_path / "bare.md")
@@ -251,11 +259,12 @@ def test_cli_compare_and_publish(runs, tmp_path, capsys, monkeypatch):
     assert main(["compare", "--references", str(runs["smoke"]), str(runs["cpu"])]) == 2
     assert "exactly one run folder" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
-    assert main(["publish", str(runs["cpu"]), "--name", "cli-box"]) == 0
-    assert (tmp_path / "docs" / "results" / "cli-box" / "claims.json").exists()
+    notebooks = ["--notebooks", str(collection_of(runs))]
+    assert main(["publish", str(runs["cpu"]), "--name", "cli-box", *notebooks]) == 0
+    assert (tmp_path / "docs" / "results" / "cli-box-cpu" / "claims.json").exists()
     (tmp_path / "README.md").write_text(f"{README_START}\n{README_END}\n")
-    assert main(["compare", "docs/results/*", "--readme", "README.md"]) == 0
-    assert "[cli-box · cpu](docs/results/cli-box/report.md)" in (tmp_path / "README.md").read_text()
+    assert main(["compare", "docs/results/*", "--readme", "README.md", *notebooks]) == 0
+    assert "[cli-box · cpu](docs/results/cli-box-cpu/report.md)" in (tmp_path / "README.md").read_text()
 
 
 def test_comparison_page_renders_its_table_and_highlight_in_chromium(runs, tmp_path):

@@ -10,7 +10,7 @@ from helpers.core.params import profile_values, resolve, resolve_profile, undecl
 TABLE = {
     "n_rows": (100, 10_000, 1_000_000),
     "seeds": ([0], [0, 1, 2], [0, 1, 2, 3, 4]),
-    "data_path": None,
+    "data_path": str,
     "device": "auto",
     "alpha": (0.0, 0.5, 0.5),
     "bf16": (False, False, True),

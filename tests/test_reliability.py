@@ -5,13 +5,9 @@ process behind. Notebooks here are tiny ones written into tmp_path, so the whole
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import nbformat
@@ -25,11 +21,10 @@ from helpers.collection.report import write_report
 from helpers.collection.run_folders import RunFolder, previous_folder, runs_folder
 from helpers.collection.runner import run_collection
 from helpers.core import results
-from helpers.core.cache import MANIFEST_SUFFIX, manifest_path, verified
+from helpers.core.cache import MANIFEST_SUFFIX, manifest_path, seal, verified
 from helpers.datasets.airline import airline_parquet, make_airline
 
-ROOT = Path(__file__).resolve().parents[1]
-MARK_ENV = "FSL_TEST_MARK"  # inherited by every process a trial starts, to find any that outlive it
+from .fixtures import mark, start_runner  # noqa: F401
 
 PARTIAL_THEN_FAILS = """
 from helpers.core.claims import Claim, at_least
@@ -70,38 +65,6 @@ def collection(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def mark(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A token in the environment of everything this trial starts; asserts afterwards that nothing kept it."""
-    token = uuid.uuid4().hex
-    monkeypatch.setenv(MARK_ENV, token)
-    yield token
-    assert not _marked(token), f"orphan processes remain: {[p.cmdline() for p in _marked(token)]}"
-
-
-def _marked(token: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE and process.environ().get(MARK_ENV) == token:
-                found.append(process)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
-def _cli(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "helpers", "run", "--profile", "smoke", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        **kwargs,
-    )
-
-
 def _finished_run(out: Path, text: str) -> None:
     """A finished run published as `out`, made without executing anything."""
     folder = RunFolder.open(out)
@@ -114,7 +77,8 @@ def _finished_run(out: Path, text: str) -> None:
 # --- runs are transactions ---------------------------------------------------------------------------------------
 
 
-def test_failed_notebook_quotes_its_exception_and_marks_its_claims(collection, tmp_path, mark):
+@pytest.mark.usefixtures("mark")
+def test_failed_notebook_quotes_its_exception_and_marks_its_claims(collection, tmp_path):
     out = tmp_path / "reports" / "latest"
     assert run_collection("smoke", "02*", out, collection, 300, parameters={"n": 7}) == 1
     assert (out / "02_fails.ipynb").exists(), "a run with failures reported still becomes latest"
@@ -150,12 +114,15 @@ def test_claims_of_a_timed_out_notebook_are_marked(tmp_path):
     assert "**reproduced** (notebook timed out: may be partial)" in (tmp_path / "report.md").read_text()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_interrupt_ends_every_process_and_keeps_the_finished_run(collection, tmp_path, mark, signum):
+@pytest.mark.usefixtures("mark")
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+)  # SIGHUP: a closed terminal
+def test_interrupt_ends_every_process_and_keeps_the_finished_run(collection, tmp_path, signum):
     out = tmp_path / "reports" / "latest"
     _finished_run(out, "the earlier complete report")
     marker = tmp_path / "started.txt"
-    runner = _cli(
+    runner = start_runner(
         "--only", "03*", "--out", str(out), "--notebooks", str(collection), "-p", f"marker={marker}"
     )
     deadline = time.monotonic() + 180
@@ -175,9 +142,12 @@ def test_interrupt_ends_every_process_and_keeps_the_finished_run(collection, tmp
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
-def test_concurrent_runs_on_one_out_both_survive(collection, tmp_path, mark):
+@pytest.mark.usefixtures("mark")
+def test_concurrent_runs_on_one_out_both_survive(collection, tmp_path):
     out = tmp_path / "latest"
-    runners = [_cli("--only", "01*", "--out", str(out), "--notebooks", str(collection)) for _ in range(2)]
+    runners = [
+        start_runner("--only", "01*", "--out", str(out), "--notebooks", str(collection)) for _ in range(2)
+    ]
     for runner in runners:
         runner.communicate(timeout=300)
         assert runner.returncode == 0
@@ -285,6 +255,7 @@ def test_valid_but_wrong_parquet_cache_is_rebuilt(cache, capsys):
     path.write_bytes(small.read_bytes())  # a valid file of 600 rows, with a manifest forged to match it
     manifest["files"] = json.loads(manifest_path(small).read_text())["files"]
     manifest["files"] = {path.name: manifest["files"][small.name]}
+    manifest["seal"] = seal(manifest["holds"], manifest["files"])  # forged with care: only the data can tell
     manifest_path(path).write_text(json.dumps(manifest))
     capsys.readouterr()
     airline_parquet(4000, seed=0)

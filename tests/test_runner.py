@@ -148,5 +148,5 @@ def test_readme_claims_block_is_regenerated_from_a_run(tmp_path, monkeypatch):
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
     assert "| [01_good](notebooks/01_good.ipynb) | Is the ratio at least 2? | 0.0 min | none |" in text
     assert "ratio is at least 2" in text and "**not reproduced**" in text and "profile `cpu`" in text
-    with pytest.raises(ValueError, match="No finished run"):
-        update_readme_notebooks_and_claims(readme, tmp_path / "missing")
+    with pytest.raises(ValueError, match="is not one: it holds no run.json"):
+        update_readme_notebooks_and_claims(readme, tmp_path / "missing", notebooks)

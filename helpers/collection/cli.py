@@ -102,10 +102,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print how the one run given differs from the committed references",
     )
-    publish_cmd = commands.add_parser("publish", help="copy a finished run into docs/results/<machine>/")
-    publish_cmd.add_argument("run", type=Path, help="finished run folder, e.g. reports/latest")
+    compare.add_argument(
+        "--notebooks",
+        type=Path,
+        default=Path("notebooks"),
+        help="folder of notebooks that every run given with --readme must have run completely",
+    )
+    publish_cmd = commands.add_parser(
+        "publish", help="copy a complete run into docs/results/<machine>-<profile>/"
+    )
+    publish_cmd.add_argument("run", type=Path, help="complete run folder, e.g. reports/latest")
     publish_cmd.add_argument(
-        "--name", help="machine name for the folder (default: from the hardware, e.g. cpu-2core)"
+        "--name", help="the machine's name in the folder's (default: from the hardware, e.g. cpu-2core)"
+    )
+    publish_cmd.add_argument(
+        "--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks the run must cover"
     )
     args = parser.parse_args(argv)
     try:
@@ -115,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             update_readme_notebooks_and_claims(Path("README.md"), args.run, args.notebooks)
             return 0
         if args.command == "compare":
-            return compare_command(args.runs, args.out, args.readme, args.references)
+            return compare_command(args.runs, args.out, args.readme, args.references, args.notebooks)
         if args.command == "publish":
-            print(f"Published {publish(args.run, name=args.name)}")
+            print(f"Published {publish(args.run, name=args.name, notebooks_dir=args.notebooks)}")
             return 0
         if args.command == "clean":
             for path in args.paths:
@@ -129,4 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a full disk, a folder that cannot be written: the cause, without a traceback
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}.", file=sys.stderr)
         return 2

@@ -15,65 +15,92 @@ import nbformat
 from nbformat import NotebookNode
 
 from helpers.collection import gpu_extra
+from helpers.collection.outputs import write_notebook
 
 BADGES_TAG = "fsl-badges"
 SETUP_TAG = "fsl-setup"
-BRANCH = "main"
+BRANCH = "main"  # the badges open notebooks from this branch, and the setup cell installs its current commit
 
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 
 SETUP_TEMPLATE = r"""
-# Setup for Colab and Kaggle: installs this collection at the version this notebook belongs to, plus only the
-# dependencies the runtime lacks (its torch, ipykernel and ipython are kept), and the RAPIDS extra when the GPU
-# and driver can run it. Anywhere else (your machine, Binder, CI) it does nothing.
+# Setup for Colab and Kaggle: installs this collection at the revision the badges open this notebook from (the
+# current commit of __REF__), plus only the dependencies the runtime lacks (its torch, ipykernel and ipython are
+# kept), and the RAPIDS extra when the GPU and driver can run it, never beside a partial or other RAPIDS set.
+# Anywhere else (your machine, Binder, CI) it does nothing.
 # On Kaggle, turn Internet on and pick a GPU accelerator first. Stamped by `python -m helpers badges`.
 def _install_on_cloud(repository: str, package: str, ref: str) -> None:
     import importlib
     import importlib.metadata
+    import json
     import os
-    import re
-    import shutil
-    import subprocess
-    import sys
 
-__CHOOSE__
+    # helpers/collection/gpu_extra.py, which picks the RAPIDS extra and set (this package is not installed yet)
+__GPU_EXTRA__
+
     cloud = {"COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"} & set(os.environ) or "google.colab" in sys.modules
     if not cloud:
         return
     try:
-        print(f"{package} {importlib.metadata.version(package)} is installed already.")
-        return
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    extra = ""
-    smi = shutil.which("nvidia-smi")
-    if smi:
-        report = subprocess.run([smi], capture_output=True, text=True).stdout
-        query = [smi, "--query-gpu=compute_cap", "--format=csv,noheader"]
-        extra, why = choose(report, subprocess.run(query, capture_output=True, text=True).stdout)
-        print(why[0].upper() + why[1:] + ".")
-    before = {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "torch") if m in sys.modules}
-    source = f"git+{repository}" + (f"@{ref}" if ref else "")
-    print(f"Installing {package} from {source} (a few minutes)...")
-    pip = [sys.executable, "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, "--no-deps", f"{package} @ {source}"], check=True)
-    importlib.invalidate_caches()
+        listed = subprocess.run(
+            ["git", "ls-remote", repository, ref], capture_output=True, text=True, timeout=60
+        )
+        commit = listed.stdout.split()[0] if listed.returncode == 0 and listed.stdout.split() else ""
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    if not commit:
+        raise RuntimeError(
+            f"The setup cannot read which commit {ref} of {repository} is: turn the runtime's Internet on (Kaggle: "
+            "Settings, Internet), then run this cell again."
+        ) from None
 
-    def missing(requirement: str) -> bool:
-        spec, _, marker = requirement.partition(";")
-        if "extra" in marker and re.findall(r"extra\s*==\s*['\"]([^'\"]+)", marker) != [extra]:
-            return False
+    def version(name: str) -> str | None:
         try:
-            importlib.metadata.version(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec.strip()).group(0))
-            return False  # the runtime's own copy is kept, whatever its version
+            return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            return True
+            return None
 
-    lacking = [r for r in importlib.metadata.requires(package) or [] if missing(r)]
-    if lacking:
-        subprocess.run([*pip, *[r.partition(";")[0].strip() for r in lacking]], check=True)
+    if version(package):
+        origin = json.loads(importlib.metadata.distribution(package).read_text("direct_url.json") or "{}")
+        if origin.get("vcs_info", {}).get("commit_id") == commit:
+            print(f"{package} is installed already at commit {commit[:12]} of {ref}.")
+            return
+
+    def pip(*arguments: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *arguments])
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"pip could not install {' '.join(arguments)}: read its message above, then run this cell again."
+            )
+
+    extra = ""
+    if shutil.which("nvidia-smi"):
+        extra, why = detect()
+        print(why + ".")
+    before = {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "torch") if m in sys.modules}
+    print(f"Installing {package} at commit {commit[:12]} of {ref} from {repository} (a few minutes)...")
+    pip("--no-deps", f"{package} @ git+{repository}@{commit}")
     importlib.invalidate_caches()
-    changed = [m for m, v in before.items() if importlib.metadata.version(m) != v]
+    requires = importlib.metadata.requires(package) or []
+
+    def extra_of(requirement: str) -> str:
+        named = re.findall(r"extra\s*==\s*['\"]([^'\"]+)", requirement.partition(";")[2])
+        return named[0] if named else ""
+
+    # the runtime's own copy of a dependency is kept, whatever its version
+    lacking = [
+        r.partition(";")[0].strip() for r in requires if not extra_of(r) and not version(requirement_name(r))
+    ]
+    rapids = []
+    if extra:
+        names = {requirement_name(r) for r in requires if extra_of(r).startswith("rapids-")}
+        wanted = [r.partition(";")[0].strip() for r in requires if extra_of(r) == extra]
+        rapids, why = rapids_plan(wanted, {name: version(name) for name in sorted(names)})
+        print(why + ".")
+    if lacking + rapids:
+        pip(*lacking, *rapids)
+    importlib.invalidate_caches()
+    changed = [m for m, v in before.items() if version(m) != v]
     if changed:
         print(f"{', '.join(changed)} changed version: restart the session, then run all cells again.")
 
@@ -95,7 +122,6 @@ class Repository:
     name: str
     package: str
     root: Path
-    ref: str = ""  # the git tag the setup cell installs (v<version>); empty: the default branch
 
 
 def repository(pyproject: Path = Path("pyproject.toml")) -> Repository:
@@ -116,7 +142,6 @@ def repository(pyproject: Path = Path("pyproject.toml")) -> Repository:
         match["name"],
         project["name"],
         pyproject.resolve().parent,
-        f"v{project['version']}",
     )
 
 
@@ -135,12 +160,20 @@ def badge_row(repo: Repository, path: str) -> str:
     )
 
 
+def _gpu_extra_code() -> str:
+    """`helpers.collection.gpu_extra` without its docstring, `__future__` import and `__main__` block, indented to
+    sit in the setup cell's function (the cell runs before this package is installed)."""
+    source = inspect.getsource(gpu_extra)
+    future = "from __future__ import annotations\n"
+    body = source[source.index(future) + len(future) : source.index('\nif __name__ == "__main__":')]
+    return textwrap.indent(re.sub(r"\n{3,}", "\n\n", body.strip("\n")), "    ")
+
+
 def setup_source(repo: Repository) -> str:
-    """Source of the guarded setup cell: installs the project (and RAPIDS on a GPU) on Colab/Kaggle only."""
-    choose = textwrap.indent(inspect.getsource(gpu_extra.choose), "    ")
-    choose = choose.replace("MIN_CAPABILITY", repr(gpu_extra.MIN_CAPABILITY))
-    filled = SETUP_TEMPLATE.replace("__CHOOSE__", choose).replace("__REPOSITORY__", repo.url)
-    return filled.replace("__PACKAGE__", repo.package).replace("__REF__", repo.ref).strip("\n")
+    """Source of the guarded setup cell: on Colab/Kaggle only, installs the project at the commit of the branch the
+    badges open (BRANCH), and RAPIDS on a GPU that can run it."""
+    filled = SETUP_TEMPLATE.replace("__GPU_EXTRA__", _gpu_extra_code()).replace("__REPOSITORY__", repo.url)
+    return filled.replace("__PACKAGE__", repo.package).replace("__REF__", BRANCH).strip("\n")
 
 
 def _cell(nb: NotebookNode, kind: str, source: str, tag: str) -> NotebookNode:
@@ -195,7 +228,7 @@ def stamp_notebooks(notebooks: list[Path], repo: Repository) -> list[Path]:
         nb = nbformat.read(notebook, as_version=4)
         new = stamped(nb, repo, relative_path(notebook, repo))
         if nbformat.writes(new) != nbformat.writes(nb):
-            nbformat.write(new, notebook)
+            write_notebook(new, notebook)  # atomically: never half a committed notebook
             changed.append(notebook)
     return changed
 

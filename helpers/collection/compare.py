@@ -10,8 +10,12 @@ from typing import Any
 from helpers.collection.provenance import machine_name
 from helpers.collection.report import measured_text, table_cell
 from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Rule
+from helpers.core.results import read_json
 
 CONCLUSIVE = (REPRODUCED, PARTLY, NOT_REPRODUCED)  # the verdicts an interval decided
+# What run.json must hold for a comparison to describe the run, and the keys of its environment shown.
+REQUIRED = ("profile", "finished", "environment")
+REQUIRED_ENVIRONMENT = ("python", "cpu", "ram_bytes")
 
 
 @dataclass
@@ -29,6 +33,8 @@ class Run:
     parameters: dict[str, dict[str, Any]]
     notebooks: list[dict[str, Any]]
     claims: list[dict[str, Any]]
+    state: str = "complete"
+    note: str = ""
     label: str = ""
 
     @property
@@ -54,6 +60,17 @@ class Run:
         return (self.machine, self.hardware, self.profile, self.finished, self.commit, self.modified, params)
 
 
+def _missing(data: Any) -> list[str]:
+    """The fields of REQUIRED that a run.json lacks."""
+    if not isinstance(data, dict):
+        return list(REQUIRED)
+    missing = [key for key in REQUIRED if key not in data]
+    environment = data.get("environment")
+    if isinstance(environment, dict):
+        missing += [f"environment.{key}" for key in REQUIRED_ENVIRONMENT if key not in environment]
+    return missing
+
+
 def load_run(path: Path) -> Run:
     """Read a finished run folder (run.json and claims.json), or say in one sentence why it is not one."""
     run_file, claims_file = path / "run.json", path / "claims.json"
@@ -62,7 +79,13 @@ def load_run(path: Path) -> Run:
             f"{path} is not a finished run (no run.json and claims.json); give a folder written by "
             "`python -m helpers run`, e.g. reports/latest or docs/results/<machine>."
         )
-    data = json.loads(run_file.read_text())
+    data = read_json(run_file)
+    missing = _missing(data)
+    if missing:
+        raise ValueError(
+            f"{run_file} lacks {', '.join(missing)}, so the run cannot be described; give a run folder written "
+            "by `python -m helpers run` as it left it, or rerun that run."
+        )
     revision = data.get("revision") or {}
     return Run(
         path=path,
@@ -75,7 +98,9 @@ def load_run(path: Path) -> Run:
         environment=data["environment"],
         parameters=data.get("parameters", {}),
         notebooks=data.get("notebooks", []),
-        claims=json.loads(claims_file.read_text()),
+        claims=read_json(claims_file),
+        state=data.get("state", "complete"),
+        note=data.get("note", ""),
     )
 
 
@@ -154,6 +179,19 @@ def _label_runs(runs: list[Run]) -> list[str]:
                 f"Runs {', '.join(r.label for r in same)} ({', '.join(str(r.path) for r in same)}) cannot be told "
                 "apart (same machine, hardware, profile, finish time, revision and parameters): check that no run "
                 "was given twice."
+            )
+    for run in runs:
+        unfinished = [f"{n['stem']} {n['status']}" for n in run.notebooks if n["status"] != "ok"]
+        if run.state == "interrupted":
+            warnings.append(
+                f"Run {run.label} ({run.path}) was interrupted{' ' + run.note if run.note else ''}: it is "
+                f"incomplete ({', '.join(unfinished)}), so claims it lacks or marks partial are not verdicts of "
+                "that machine."
+            )
+        elif unfinished:
+            warnings.append(
+                f"Run {run.label} ({run.path}) has notebooks that did not finish ok ({', '.join(unfinished)}): "
+                "their claims may be partial."
             )
     unknown = [run.label for run in runs if run.commit is None]
     if unknown:

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from helpers.collection.compare import Comparison, Run, compare, published_text
-from helpers.collection.publish import REFERENCES_DIR, against_references, reference_runs
-from helpers.collection.report import measured_text, table_cell
+from helpers.collection.notebooks import require_complete
+from helpers.collection.publish import REFERENCES_DIR, against_references, reference_runs, require_references
+from helpers.collection.report import measured_text, read_readme, table_cell
+from helpers.core.results import create_dir, write_text_atomic
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -167,7 +169,7 @@ TITLE = "Faster · Smaller · Lighter — results across machines"
 def write_comparison(run_dirs: list[Path], out_dir: Path) -> Comparison:
     """Compare the runs and write comparison.md and comparison.html into `out_dir`."""
     comparison = compare(run_dirs)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    create_dir(out_dir, "pass --out a folder, e.g. reports/comparison")
     (out_dir / "comparison.md").write_text(f"# {TITLE}\n\n{comparison_markdown(comparison, out_dir)}\n")
     (out_dir / "comparison.html").write_text(comparison_html(comparison, TITLE))
     return comparison
@@ -188,7 +190,7 @@ def readme_block(run_dirs: list[Path], readme: Path) -> str:
 
 def current_readme_block(readme: Path) -> str:
     """The block between the README's results markers as it stands, or a clear error when the markers are missing."""
-    text = readme.read_text()
+    text = read_readme(readme, "compare --readme")
     if README_START not in text or README_END not in text:
         raise ValueError(
             f"{readme} has no {README_START} … {README_END} markers; add them where the section goes."
@@ -196,10 +198,15 @@ def current_readme_block(readme: Path) -> str:
     return text[text.index(README_START) : text.index(README_END) + len(README_END)]
 
 
-def update_readme_across_machines(readme: Path, run_dirs: list[Path]) -> None:
-    """Replace the README's results block with the comparison of `run_dirs`."""
+def update_readme_across_machines(
+    readme: Path, run_dirs: list[Path], notebooks_dir: Path = Path("notebooks")
+) -> None:
+    """Replace the README's results block, atomically, with the comparison of `run_dirs`, each of which must be a
+    complete run of the collection in `notebooks_dir` (anything else is refused in one sentence)."""
     old = current_readme_block(readme)
-    readme.write_text(readme.read_text().replace(old, readme_block(run_dirs, readme)))
+    for run_dir in run_dirs:
+        require_complete(run_dir, notebooks_dir, "compare --readme")
+    write_text_atomic(readme, readme.read_text().replace(old, readme_block(run_dirs, readme)))
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -213,12 +220,21 @@ def _expand(paths: list[Path]) -> list[Path]:
     return expanded
 
 
-def compare_command(runs: list[Path], out_dir: Path, readme: Path | None, references: bool) -> int:
+def compare_command(
+    runs: list[Path],
+    out_dir: Path,
+    readme: Path | None,
+    references: bool,
+    notebooks_dir: Path = Path("notebooks"),
+) -> int:
     """`python -m helpers compare`: write the comparison, refresh the README section, or check a run against references."""
     runs = _expand(runs)
     if readme is not None:
-        update_readme_across_machines(readme, runs or reference_runs())
-        print(f"Refreshed the results section of {readme} ({len(runs or reference_runs())} runs).")
+        if not runs:
+            require_references(REFERENCES_DIR, "compare --readme README.md")
+            runs = reference_runs()
+        update_readme_across_machines(readme, runs, notebooks_dir)
+        print(f"Refreshed the results section of {readme} ({len(runs)} runs).")
         return 0
     if references:
         if len(runs) != 1:

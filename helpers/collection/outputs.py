@@ -18,6 +18,8 @@ import nbformat
 from nbformat import NotebookNode
 from tqdm.std import Bar
 
+from helpers.core.results import write_text_atomic
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _MODEL_REF = re.compile(r"^IPY_MODEL_(\w+)$")
@@ -100,6 +102,12 @@ def tidy(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
+def write_notebook(nb: NotebookNode, path: Path) -> None:
+    """Write a notebook as nbformat does, atomically: an interrupt or a full disk never leaves half a notebook."""
+    text = nbformat.writes(nb)
+    write_text_atomic(path, text if text.endswith("\n") else text + "\n")
+
+
 def tidy_file(path: Path) -> None:
     """Tidy the executed notebook at `path` in place."""
-    nbformat.write(tidy(nbformat.read(path, as_version=4)), path)
+    write_notebook(tidy(nbformat.read(path, as_version=4)), path)

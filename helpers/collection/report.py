@@ -9,17 +9,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import markdown
 import nbformat
 
+from helpers.collection.notebooks import require_complete
 from helpers.collection.provenance import run_metadata
 from helpers.core.environment import environment_report, summary_lines
 from helpers.core.plotting import read_alt
-from helpers.core.results import write_json_atomic
+from helpers.core.results import read_json, write_json_atomic, write_text_atomic
 
 UNFINISHED = {"failed": "failed", "timeout": "timed out", "interrupted": "interrupted"}
 HTML_HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>Faster · Smaller · Lighter — run report</title>
@@ -31,7 +31,7 @@ th{background:#f3f3f3}img{max-width:100%}code{background:#f5f5f5}figcaption{font
 
 
 def _load_json(path: Path, default: Any) -> Any:
-    return json.loads(path.read_text()) if path.exists() else default
+    return read_json(path) if path.exists() else default
 
 
 def collect_claims(
@@ -124,6 +124,7 @@ def write_report(
     write_json_atomic(
         out_dir / "run.json",
         {"state": state, "finished": finished, "profile": profile, "environment": env, "notebooks": runs}
+        | ({"note": note} if note else {})
         | run_metadata(out_dir, stems, env),
     )
     ok = sum(r["status"] == "ok" for r in runs)
@@ -214,23 +215,32 @@ def notebook_index(run: dict[str, Any], notebooks_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def read_readme(readme: Path, command: str) -> str:
+    """The README's text, or one sentence when there is none where `python -m helpers <command>` looks for it."""
+    if not readme.is_file():
+        raise ValueError(
+            f"No {readme} in {Path.cwd()}; run `python -m helpers {command}` from the project root, where "
+            "README.md is."
+        )
+    return readme.read_text()
+
+
 def update_readme_notebooks_and_claims(
     readme: Path, run_dir: Path, notebooks_dir: Path = Path("notebooks")
 ) -> None:
-    """Regenerate the README's notebook index and claims table from the run in `run_dir`."""
-    claims_file, run_file = run_dir / "claims.json", run_dir / "run.json"
-    if not claims_file.exists() or not run_file.exists():
-        raise ValueError(f"No finished run in {run_dir}; run `make notebooks` (or `make run`) first.")
-    run = json.loads(run_file.read_text())
+    """Regenerate the README's notebook index and claims table from the complete run in `run_dir` (anything else
+    is refused in one sentence); the README is replaced atomically."""
+    text = read_readme(readme, "readme")
+    require_complete(run_dir, notebooks_dir, "readme")
+    run = read_json(run_dir / "run.json")
     hardware = summary_lines(run["environment"])
     measured_on = (
         f"Measured by `make notebooks` (profile `{run['profile']}`, {run['finished']}) on: "
         f"{hardware[0].removeprefix('CPU: ')}; {hardware[2]}. Regenerate with `python -m helpers readme`."
     )
-    text = readme.read_text()
     cores = hardware[0].removeprefix("CPU: ")
     index = f"Times from the run of {run['finished']} (profile `{run['profile']}`) on {cores}.\n\n"
     index += notebook_index(run, notebooks_dir)
     text = replace_block(text, INDEX_START, INDEX_END, index, readme.name)
-    claims = measured_on + "\n\n" + claims_markdown(json.loads(claims_file.read_text()))
-    readme.write_text(replace_block(text, README_START, README_END, claims, readme.name))
+    claims = measured_on + "\n\n" + claims_markdown(read_json(run_dir / "claims.json"))
+    write_text_atomic(readme, replace_block(text, README_START, README_END, claims, readme.name))

@@ -1,4 +1,5 @@
-"""A run's own folder: created and locked behind --out, then moved into place when the run has finished."""
+"""A run's own folder: created and locked behind --out, then moved into place when the run has finished; the
+folders of runs whose runner died (still "running", their lock free) found and marked abandoned."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.core.cache import locked
-from helpers.core.results import create_dir, write_json_atomic
+from helpers.core.results import create_dir, read_json, write_json_atomic
 
 KEEP_RUNS = 5  # run folders kept per --out, besides the ones `latest` and `previous` point at
 
@@ -134,3 +135,37 @@ def _busy(folder: Path) -> bool:
     """True while another process's run holds the lock on `folder`."""
     with locked(folder, wait=False) as free:
         return not free
+
+
+def _run_json(folder: Path) -> dict:
+    """A run folder's run.json, or {} when it has none or it cannot be read."""
+    try:
+        data = read_json(folder / "run.json")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stale_runs(out: Path) -> list[tuple[Path, int | None]]:
+    """The run folders behind `out` whose run.json still says running while no process holds their lock (the
+    runner died without finishing: SIGKILL, the OOM killer), each with the pid of that runner."""
+    runs = runs_folder(out)
+    if not runs.is_dir():
+        return []
+    with locked(runs):
+        folders = [p for p in sorted(runs.iterdir()) if p.is_dir() and not p.is_symlink()]
+        return [
+            (p, data.get("pid"))
+            for p in folders
+            if (data := _run_json(p)).get("state") == "running" and not _busy(p)
+        ]
+
+
+def mark_abandoned(folder: Path, why: str) -> bool:
+    """Record in the folder's run.json that its run ended without finishing, and `why`; False when even that
+    cannot be written (a full disk)."""
+    try:
+        write_json_atomic(folder / "run.json", {**_run_json(folder), "state": "abandoned", "note": why})
+    except OSError:
+        return False
+    return True

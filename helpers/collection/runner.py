@@ -3,38 +3,47 @@
 A run is a transaction. It writes into its own new folder, `<out>.runs/<start time>` (for `reports/latest`:
 `reports/latest.runs/…`), and is moved to `<out>` only once it has finished, complete or with its failures
 reported; the run it replaces moves to `previous` (`<out>.previous` for other names), and older ones back into
-`<out>.runs`, where the newest few are kept. A run stopped by SIGINT or SIGTERM ends every process it started
-(papermill, the kernel, a JVM, Spark workers), stays in `<out>.runs` marked "interrupted", and never replaces or
-deletes a finished run. Concurrent runs on one `--out` each keep their own folder; the last to finish becomes
-`<out>` and the other `previous`. The folders themselves are `helpers.collection.run_folders`.
+`<out>.runs`, where the newest few are kept. A run stopped by SIGINT, SIGTERM or SIGHUP (a closed terminal) ends
+every process it started (papermill, the kernel, a JVM, Spark workers), stays in `<out>.runs` marked
+"interrupted", and never replaces or deletes a finished run. A runner killed outright (SIGKILL, the OOM killer)
+takes papermill with it (a parent-death signal), and the next run on that `--out` ends whatever else that run
+left and marks its folder "abandoned"; so does a run that cannot write (a full disk). Concurrent runs on one
+`--out` each keep their own folder; the last to finish becomes `<out>` and the other `previous`. A closed output
+(`| head`) silences the runner, never its run. The folders themselves are `helpers.collection.run_folders`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import difflib
+import errno
 import fnmatch
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import nbformat
 import psutil
 from tqdm.auto import tqdm
 
-from helpers.collection.outputs import tidy_file
-from helpers.collection.run_folders import RunFolder, check_out
+from helpers.collection.notebooks import collection_notebooks
+from helpers.collection.outputs import tidy_file, write_notebook
+from helpers.collection.run_folders import RunFolder, check_out, mark_abandoned, stale_runs
 from helpers.core.params import PROFILE_ENV, resolve_profile
-from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV
+from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, absolute_folder_settings
 
 DEFAULT_TIMEOUT_S = 1800
 RUN_TOKEN_ENV = "FSL_RUN_TOKEN"  # inherited by every process a notebook starts, so that none escapes clean-up
@@ -42,8 +51,8 @@ GRACE_S = 5.0  # seconds a process gets to exit after SIGTERM before SIGKILL
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Notebook processes not yet cleaned up, by token: an interrupt during clean-up is finished by `_end_leftovers`.
 _started: dict[str, tuple[subprocess.Popen, Path]] = {}
-# A collection notebook is named NN_snake_case.ipynb; a JupyterLab copy (`04_…-Copy1.ipynb`) is not one.
-NOTEBOOK_NAME = re.compile(r"\d\d_[a-z0-9_]+\.ipynb")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when the thread that started it ends
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)(: .*)?$")
 # Figures render inline, so that the executed notebook stores them as images (a non-interactive backend such as
 # Agg, inherited from the caller, would make every plt.show() draw nothing).
@@ -61,7 +70,7 @@ class NotebookRun:
 
 
 class Interrupted(Exception):
-    """The runner received SIGINT or SIGTERM."""
+    """The runner received SIGINT, SIGTERM or SIGHUP."""
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
@@ -70,11 +79,7 @@ class Interrupted(Exception):
 
 def discover(notebooks_dir: Path, only: str | None = None) -> list[Path]:
     """The notebooks to run, sorted; `only` is a glob (or comma-separated globs) on the file name or stem."""
-    if not notebooks_dir.is_dir():
-        raise ValueError(
-            f"No notebooks folder at {notebooks_dir}; run from the project root or pass --notebooks."
-        )
-    found = sorted(p for p in notebooks_dir.glob("[0-9]*.ipynb") if NOTEBOOK_NAME.fullmatch(p.name))
+    found = collection_notebooks(notebooks_dir)
     if only:
         globs = [g.strip() for g in only.split(",") if g.strip()]
         found = [
@@ -122,21 +127,16 @@ def clean_metadata(path: Path, target: Path | None = None) -> None:
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-    target = target or path
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        nbformat.write(nb, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_notebook(nb, target or path)
 
 
-def _carrying(token: str) -> list[psutil.Process]:
-    """Processes whose environment holds this notebook's token, wherever they were re-parented."""
+def _carrying(name: str, value: str) -> list[psutil.Process]:
+    """Processes whose environment sets `name` to `value` (a notebook's token, a run's folder), wherever they were
+    re-parented."""
     found = []
     for process in psutil.process_iter():
         try:
-            if process.environ().get(RUN_TOKEN_ENV) == token:
+            if process.environ().get(name) == value:
                 found.append(process)
         except (psutil.Error, OSError):
             continue
@@ -167,7 +167,7 @@ def end_processes(process: subprocess.Popen, token: str) -> None:
             others.update({p.pid: p for p in psutil.Process(process.pid).children(recursive=True)})
         except psutil.NoSuchProcess:
             pass
-    others.update({p.pid: p for p in _carrying(token)})
+    others.update({p.pid: p for p in _carrying(RUN_TOKEN_ENV, token)})
     others.pop(process.pid, None)  # papermill itself is reaped through Popen, which keeps its exit code
     if process.poll() is None:
         process.terminate()
@@ -181,7 +181,89 @@ def end_processes(process: subprocess.Popen, token: str) -> None:
 
 def end_carrying(token: str, spared: int) -> None:
     """End every process that carries `token` in its environment except `spared` (the caller that set it)."""
-    _terminate([p for p in _carrying(token) if p.pid != spared])
+    _terminate([p for p in _carrying(RUN_TOKEN_ENV, token) if p.pid != spared])
+
+
+def end_stale_runs(out_dir: Path) -> None:
+    """Finish what a runner that died outright left behind `out_dir`: end the processes its notebooks started
+    (found by their FSL_OUT_DIR), remove their temporary files, mark its folder abandoned, and say so."""
+    for folder, pid in stale_runs(out_dir):
+        _terminate(_carrying(OUT_DIR_ENV, str(folder.resolve())))
+        _remove_temporaries(folder)
+        why = f"its runner (pid {pid}) ended before the run finished, killed or with its terminal closed"
+        mark_abandoned(folder, why)
+        tqdm.write(
+            f"The run in {folder} was left unfinished: {why}; what it left running is ended and it is marked abandoned."
+        )
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGKILL the child when the runner dies first (prctl PR_SET_PDEATHSIG), so that a
+    runner killed outright takes papermill with it (whose kernel then exits on its own); None without prctl."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    runner = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() != runner:  # the runner died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+class _Guarded:
+    """One of the runner's output streams, outliving its reader: once a pipe closed by `head` or a closed terminal
+    refuses a write, its descriptor points at /dev/null (so neither later writes nor the exit flush fail) and one
+    sentence says so on the other stream; no write ever stops a run."""
+
+    def __init__(self, stream: TextIO, which: str) -> None:
+        self.stream, self.which = stream, which
+
+    def write(self, text: str) -> int:
+        """Write and flush `text`, or go quiet as above."""
+        try:
+            written = self.stream.write(text)
+            self.stream.flush()
+            return written
+        except OSError as error:
+            self._closed(error)
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush, or go quiet as above."""
+        try:
+            self.stream.flush()
+        except OSError as error:
+            self._closed(error)
+
+    def _closed(self, error: OSError) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+        other = sys.stderr if self is sys.stdout else sys.stdout
+        other.write(
+            f"The runner's {self.which} output was closed ({error.strerror}); the run goes on and writes its "
+            "report as usual.\n"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def _guarded_output() -> Iterator[None]:
+    """While a run goes on, its standard and error output are `_Guarded` (progress bar and messages alike)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Guarded(out, "standard"), _Guarded(err, "error")  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def _one_line(text: str) -> str:
@@ -238,12 +320,13 @@ def execute_notebook(
     params = dict(parameters or {})
     if inject_profile:
         params.setdefault("profile", profile)
+    executed = out_dir / notebook.name
     command = [
         sys.executable,
         "-m",
         "papermill",
         str(notebook),
-        str(out_dir / notebook.name),
+        str(executed),
         "--cwd",
         str(notebook.parent),
         "--no-progress-bar",
@@ -254,6 +337,7 @@ def execute_notebook(
     token = uuid.uuid4().hex
     env = {
         **os.environ,
+        **absolute_folder_settings(),
         OUT_DIR_ENV: str(out_dir.resolve()),
         NOTEBOOK_ENV: notebook.stem,
         PROFILE_ENV: profile,
@@ -265,7 +349,12 @@ def execute_notebook(
     code: int | None = None
     with log.open("w") as sink:
         process = subprocess.Popen(
-            command, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_parent_death_signal(),  # one prctl call: safe between fork and exec
         )
         _started[token] = (process, out_dir)
         try:
@@ -275,18 +364,29 @@ def execute_notebook(
         finally:
             _end(token)
     seconds = time.perf_counter() - start
-    if (out_dir / notebook.name).exists():
-        tidy_file(out_dir / notebook.name)
+    unreadable = ""
+    if executed.exists():
+        try:
+            tidy_file(executed)
+        except ValueError as error:  # cut short, e.g. by a full disk
+            unreadable = (
+                f"its executed notebook {executed.name} is unreadable ({_one_line(str(error))[:120]})"
+            )
     if code is None:
         return NotebookRun(notebook.stem, "timeout", seconds, f"killed after {timeout_s:g} s")
+    if code < 0:
+        ended = f"papermill ended by signal {-code} ({signal.Signals(-code).name})"
+        return NotebookRun(notebook.stem, "failed", seconds, ended)
     if code != 0:
-        return NotebookRun(notebook.stem, "failed", seconds, failure_message(out_dir / notebook.name, log))
+        return NotebookRun(notebook.stem, "failed", seconds, failure_message(executed, log))
+    if unreadable:
+        return NotebookRun(notebook.stem, "failed", seconds, unreadable)
     return NotebookRun(notebook.stem, "ok", seconds)
 
 
 class _SignalGuard:
-    """While armed, the first SIGINT or SIGTERM raises Interrupted; any other is ignored (so clean-up and the
-    report are never cut short). Only the main thread can receive signals; elsewhere this does nothing."""
+    """While armed, the first SIGINT, SIGTERM or SIGHUP raises Interrupted; any other is ignored (so clean-up and
+    the report are never cut short). Only the main thread can receive signals; elsewhere this does nothing."""
 
     def __init__(self) -> None:
         self.armed = True
@@ -299,7 +399,7 @@ class _SignalGuard:
 
     def __enter__(self) -> _SignalGuard:
         if threading.current_thread() is threading.main_thread():
-            self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+            self.previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -343,6 +443,24 @@ def _execute_all(
     return runs, None
 
 
+def absolute_paths(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with each relative `*_path` made absolute from the current folder: notebooks run in their
+    own folder, and a path the user typed means the folder where the user stands."""
+    return {
+        name: str(Path(value).expanduser().absolute())
+        if name.endswith("_path") and isinstance(value, str)
+        else value
+        for name, value in parameters.items()
+    }
+
+
+def _cause(error: OSError) -> str:
+    """What an OSError says, with the file it concerns and, for a full disk, what to do."""
+    where = f" writing {error.filename}" if error.filename else ""
+    fix = " (free some space, then rerun)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return f"{error.strerror or error}{where}{fix}"
+
+
 def run_collection(
     profile: str = "auto",
     only: str | None = None,
@@ -353,10 +471,9 @@ def run_collection(
     parameters: dict[str, Any] | None = None,
 ) -> int:
     """Run the notebooks, write results, claims.json and the report, and return the process exit code
-    (0 all ok, 1 some failed, 128 + the signal's number when interrupted)."""
-    from helpers.collection.report import write_report
-
-    parameters = dict(parameters or {})
+    (0 all ok, 1 some failed, 128 + the signal's number when interrupted); a run that cannot be written (a full
+    disk) is marked abandoned, or removed when not even that can be written, and ends in one sentence."""
+    parameters = absolute_paths(dict(parameters or {}))
     check_timeout(timeout_s)
     resolved = resolve_profile(profile)
     notebooks = discover(notebooks_dir, only)
@@ -366,28 +483,52 @@ def run_collection(
         )
     check_parameters(notebooks, parameters)
     check_out(out_dir)
+    with _guarded_output():
+        return _run(notebooks, out_dir, resolved, timeout_s, parameters, in_place)
+
+
+def _run(
+    notebooks: list[Path],
+    out_dir: Path,
+    profile: str,
+    timeout_s: float,
+    parameters: dict[str, Any],
+    in_place: bool,
+) -> int:
+    """The run itself, once its arguments are checked (see `run_collection`)."""
+    from helpers.collection.report import write_report
+
+    end_stale_runs(out_dir)
     folder = RunFolder.open(out_dir)
     try:
         with _SignalGuard() as guard:
-            runs, interrupted = _execute_all(
-                notebooks, folder.path, resolved, timeout_s, parameters, in_place
-            )
+            runs, interrupted = _execute_all(notebooks, folder.path, profile, timeout_s, parameters, in_place)
             guard.armed = False
             ok = all(r.status == "ok" for r in runs)
             state = "interrupted" if interrupted else "complete" if ok else "failures"
             note = f"by {interrupted}" if interrupted else ""
-            write_report(folder.path, resolved, [asdict(r) for r in runs], state=state, note=note)
+            write_report(folder.path, profile, [asdict(r) for r in runs], state=state, note=note)
             if interrupted is None:
                 folder.publish()
+    except OSError as error:
+        _end_leftovers()
+        kept = mark_abandoned(folder.path, _cause(error))
+        if not kept:
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise ValueError(
+            f"The run stopped: {_cause(error)}; {folder.path} "
+            f"{'is marked abandoned' if kept else 'could not even be marked, so it is removed'}, and {out_dir} still "
+            "shows the last finished run."
+        ) from None
     finally:
         folder.close()
     if interrupted is not None:
-        print(
+        tqdm.write(
             f"Interrupted by {interrupted}: this run is kept in {folder.path} and marked interrupted; {out_dir} "
             "still shows the last finished run.",
             file=sys.stderr,
         )
         return 128 + interrupted.signum
     failed = [r.stem for r in runs if r.status != "ok"]
-    print(f"Report: {out_dir / 'report.md'}" + (f" — failed: {', '.join(failed)}" if failed else ""))
+    tqdm.write(f"Report: {out_dir / 'report.md'}" + (f" — failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

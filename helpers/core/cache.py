@@ -1,9 +1,10 @@
 """Verified caches: a cached file or folder comes with a manifest of what it holds, checked on every read.
 
 The manifest (`<path>.manifest.json`, written last, so it marks a finished build) records what was asked for
-(rows, seed, schema or parameters, source versions) and the size and SHA-256 of every file. A read checks all of
-it, plus what `inspect` finds in the data itself; a missing, stale, cut-short or corrupted cache is rebuilt with
-a one-line notice and never used.
+(rows, seed, schema or parameters, source versions), the size and SHA-256 of every file, and a seal: the SHA-256
+of both together, so that a manifest claiming another identity (another seed, copied from another cache or edited)
+no longer matches its files. A read checks all of it, plus what `inspect` finds in the data itself; a missing,
+stale, cut-short, relabelled or corrupted cache is rebuilt with a one-line notice and never used.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def _files(path: Path) -> dict[str, dict[str, Any]]:
     return {name: {"size": p.stat().st_size, "sha256": sha256_of(p)} for name, p in _members(path).items()}
 
 
+def seal(holds: dict[str, Any], files: dict[str, Any]) -> str:
+    """The SHA-256 that binds a cache's identity (`holds`) to the digests of its files."""
+    text = json.dumps({"holds": to_jsonable(holds), "files": files}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _differences(expected: dict[str, Any], actual: dict[str, Any]) -> str:
     keys = sorted(k for k in set(expected) | set(actual) if expected.get(k) != actual.get(k))
     return ", ".join(f"{k}={actual.get(k)!r} where {expected.get(k)!r} was asked" for k in keys[:3])
@@ -72,6 +79,10 @@ def problem(
             raise TypeError("file entries are not objects")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         return f"has an unreadable manifest ({type(error).__name__})"
+    if manifest.get("seal") != seal(recorded_holds, recorded_files):
+        return (
+            "has a manifest whose seal does not match what it claims (edited, or copied from another cache)"
+        )
     if recorded_holds != holds:
         return f"holds {_differences(holds, recorded_holds)}"
     try:
@@ -166,7 +177,10 @@ def verified(
             manifest_path(path).unlink(missing_ok=True)
             _remove(path)
             os.replace(tmp, path)
-            write_json_atomic(manifest_path(path), {"holds": to_jsonable(holds), "files": _files(path)})
+            files = _files(path)
+            write_json_atomic(
+                manifest_path(path), {"holds": to_jsonable(holds), "files": files, "seal": seal(holds, files)}
+            )
         except PermissionError as error:
             raise ValueError(
                 f"Cannot write the cache {path} ({error.strerror}); set {CACHE_DIR_ENV} to a folder you can write."

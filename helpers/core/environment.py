@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 from functools import cache
@@ -50,6 +51,16 @@ def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | 
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def unreachable(host: str, port: int, timeout_s: float = 3.0) -> str | None:
+    """Why nothing answers at host:port (e.g. 'ConnectionRefusedError: Connection refused'), or None when a TCP
+    connection opens within `timeout_s`: one quick look before a client that would retry for minutes."""
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as error:
+        return f"{type(error).__name__}: {error.strerror or error}"
+    return None
 
 
 def cpu_model() -> str:

@@ -2,8 +2,10 @@
 
 A notebook names each parameter twice: once in its `parameters` cell (`name = None  # help`) and once in its
 profile table, `{name: (smoke, cpu, gpu)}` (a tuple gives one value per profile; any other value is the same in
-every profile). `resolve(TABLE, globals())` picks the profile, overlays the values the caller gave, checks every
-value's type and range, rejects names the notebook does not declare, and records the result as `params.*`.
+every profile). Every entry declares a type: the type its values share, or, for a parameter that is None unless
+given, the type itself (`"data_path": str`). `resolve(TABLE, globals())` picks the profile, overlays the values the
+caller gave, checks every value's type and range, rejects names the notebook does not declare, and records the
+result as `params.*`.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ class Params(dict):
 
 
 def require(condition: bool, message: str) -> None:
-    """Raise ValueError(message) unless `condition` holds: one sentence on what is wrong and how to fix it."""
+    """Raise ValueError(message) unless `condition` holds: one sentence on what is wrong and how to fix it, which
+    IPython (a notebook, papermill) shows alone, without the traceback above it that would bury it."""
     if not condition:
-        raise ValueError(message)
+        error = ValueError(message)
+        error._render_traceback_ = lambda: [f"ValueError: {message}"]  # type: ignore[attr-defined]
+        raise error
 
 
 def resolve_profile(profile: str) -> str:
@@ -61,10 +66,12 @@ def resolve_profile(profile: str) -> str:
 
 
 def profile_values(table: Mapping[str, Any], profile: str) -> dict[str, Any]:
-    """Each parameter's value in one profile of a `{name: (smoke, cpu, gpu)}` table."""
+    """Each parameter's value in one profile of a `{name: (smoke, cpu, gpu)}` table (None for a declared type)."""
     values = {}
     for name, entry in table.items():
-        if isinstance(entry, tuple):
+        if isinstance(entry, type):
+            values[name] = None
+        elif isinstance(entry, tuple):
             require(
                 len(entry) == len(PROFILES),
                 f"Profile table entry {name}={entry!r} must give one value per profile {PROFILES}, or one value "
@@ -95,6 +102,26 @@ def _kind(examples: list[Any]) -> str:
 
 
 _KIND_TEXT = {"bool": "True or False", "int": "a whole number", "float": "a number", "str": "a string"}
+_KINDS = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}
+_EXAMPLES = {"bool": True, "int": 100, "float": 1.5}
+
+
+def declared_kind(name: str, entry: Any) -> str:
+    """The type a profile table entry declares (bool, int, float, str or list): a type written in place of the
+    value (None unless given), else the type its values share; one sentence when it declares none."""
+    if isinstance(entry, type):
+        require(
+            entry in _KINDS,
+            f"Profile table entry {name}={entry.__name__} is not a parameter type; use bool, int, float, str or list.",
+        )
+        return _KINDS[entry]
+    kind = _kind(list(entry) if isinstance(entry, tuple) else [entry])
+    require(
+        kind != "any",
+        f"Profile table entry {name}={entry!r} declares no type (None in every profile, or values of different "
+        f'types); write its type in place of None, e.g. "{name}": str, so that a value passed for it is checked.',
+    )
+    return kind
 
 
 def _fits(kind: str, value: Any) -> bool:
@@ -109,15 +136,15 @@ def _fits(kind: str, value: Any) -> bool:
     return True
 
 
-def _check_type(name: str, value: Any, examples: list[Any]) -> None:
-    """One sentence when `value` is not of the type the profile table gives the parameter."""
-    kind = _kind(examples)
+def _check_type(name: str, value: Any, kind: str, examples: list[Any]) -> None:
+    """One sentence when `value` is not of the type `kind` that the profile table declares for the parameter."""
     example = next((v for v in examples if v is not None), None)
     if kind == "list":
+        such_as = f" such as {example!r}" if example is not None else ""
         require(
             isinstance(value, (list, tuple)),
-            f"Parameter {name}={value!r} must be a list such as {example!r}; with papermill pass -y "
-            f"'{name}: {list(example)!r}'.",
+            f"Parameter {name}={value!r} must be a list{such_as}; with papermill pass -y "
+            f"'{name}: {list(example or [1, 2])!r}'.",
         )
         item_kind = _kind([item for v in examples if v is not None for item in v])
         for item in value:
@@ -126,10 +153,19 @@ def _check_type(name: str, value: Any, examples: list[Any]) -> None:
                 f"Parameter {name} holds {item!r}, but its items must each be {_KIND_TEXT.get(item_kind, '')} "
                 f"like those of {example!r}.",
             )
-    elif kind != "any":
+    elif kind == "str":
+        such_as = f" (e.g. {example!r})" if example is not None else ""
+        hint = f"; a file named {value} is passed as ./{value}" if name.endswith("_path") else ""
         require(
             _fits(kind, value),
-            f"Parameter {name}={value!r} must be {_KIND_TEXT[kind]} (e.g. {example!r}); pass -p {name} {example}.",
+            f"Parameter {name}={value!r} must be a string{such_as}, not {type(value).__name__}{hint}.",
+        )
+    elif kind != "any":
+        shown = _EXAMPLES[kind] if example is None else example
+        such_as = "" if example is None else f" (e.g. {example!r})"
+        require(
+            _fits(kind, value),
+            f"Parameter {name}={value!r} must be {_KIND_TEXT[kind]}{such_as}; pass -p {name} {shown}.",
         )
 
 
@@ -148,9 +184,12 @@ def _check_range(name: str, value: Any, nonnegative: Iterable[str]) -> None:
         for item in value:
             _check_range(name, item, nonnegative)
     elif name.endswith("_path"):
+        path = Path(value).expanduser()
+        where = "" if path.is_absolute() else f" in {Path.cwd()}, where a relative path is read from"
         require(
-            Path(value).expanduser().exists(),
-            f"Parameter {name}={str(value)!r} does not exist; pass the path of an existing file or leave it None.",
+            path.exists(),
+            f"Parameter {name}={str(value)!r} does not exist{where}; pass the path of an existing file or leave it "
+            "None.",
         )
 
 
@@ -198,13 +237,14 @@ def resolve(
         f"Unknown parameter(s) {', '.join(extra)}: this notebook takes profile, {', '.join(table)}; check the "
         "spelling of -p NAME.",
     )
+    kinds = {key: declared_kind(key, entry) for key, entry in table.items()}
     name = resolve_profile(namespace.get("profile", "auto"))
     params = Params(profile_values(table, name))
     per_profile = [profile_values(table, p) for p in PROFILES]
     for key in table:
         given = namespace.get(key)
         if given is not None:
-            _check_type(key, given, [values[key] for values in per_profile])
+            _check_type(key, given, kinds[key], [values[key] for values in per_profile])
             params[key] = given
     nonnegative = tuple(nonnegative)
     for key, value in params.items():

@@ -60,6 +60,16 @@ def _writable_dir(path: Path, env: str) -> Path:
     return path
 
 
+def absolute_folder_settings() -> dict[str, str]:
+    """FSL_CACHE_DIR and FSL_STORE_DIR as set, each made absolute from the current folder: the runner hands these
+    to notebooks, which run in notebooks/, so that a relative setting means the folder where the user stands."""
+    return {
+        name: str(Path(os.environ[name]).expanduser().absolute())
+        for name in (CACHE_DIR_ENV, STORE_DIR_ENV)
+        if os.environ.get(name)
+    }
+
+
 def cache_dir() -> Path:
     """A folder for regenerable data shared across runs (FSL_CACHE_DIR, default ~/.cache/faster-smaller-lighter)."""
     return _writable_dir(
@@ -101,21 +111,37 @@ def file_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~umask
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file beside `path`, then rename it, so a crash never leaves half a file; the
-    file gets the umask's mode like any other output, and the temporary file is removed if writing fails."""
+def read_json(path: Path) -> Any:
+    """The JSON in `path`, or one sentence naming the file when it is cut short or is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}): it was cut "
+            "short or edited; restore it or rerun what wrote it."
+        ) from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to a temporary file beside `path`, then rename it, so a crash or a full disk never leaves half a
+    file; the file gets the umask's mode like any other output, and the temporary file is removed if writing fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     ) as tmp:
         try:
-            json.dump(data, tmp, indent=2, sort_keys=True)
+            tmp.write(text)
             tmp.flush()
             os.chmod(tmp.name, file_mode())
             os.replace(tmp.name, path)
         except BaseException:
             os.unlink(tmp.name)
             raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON atomically (see `write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 # The unit a key's last part names (`latency_ms_b1`, `etl.pandas_s`, `size_bytes`…), shown after the value.

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from helpers.core.environment import unreachable
 from helpers.core.params import require
 from helpers.core.results import cache_dir
 
@@ -53,6 +54,8 @@ def unavailable_reason(master: str) -> str | None:
     """Why SparkTrials cannot run here (one sentence), or None when Spark can be started."""
     if master == OFF:
         return "Spark is switched off (spark_master='off'), so Hyperopt runs its trials one after another."
+    if master_reason := _standalone_unreachable(master):
+        return master_reason
     if importlib.util.find_spec("pyspark") is None:
         return (
             "PySpark is not installed, so Hyperopt runs its trials one after another; "
@@ -80,6 +83,24 @@ def unavailable_reason(master: str) -> str | None:
             "(or point JAVA_HOME at one) to run them on Spark."
         )
     return None
+
+
+def _standalone_unreachable(master: str) -> str | None:
+    """Why no master of a standalone cluster (`spark://host:port[,host:port]`) answers, or None; Spark itself
+    would retry for a minute and end in a Java stack trace."""
+    if not master.startswith("spark://"):
+        return None
+    reasons = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        reason = unreachable(host or address, int(port) if port.isdigit() else 7077)
+        if reason is None:
+            return None
+        reasons.append(reason)
+    return (
+        f"The Spark master {master} cannot be reached ({reasons[0]}), so Hyperopt runs its trials one after "
+        "another; start that master, or pass spark_master='local[*]' to run them on Spark on this machine."
+    )
 
 
 def _quiet_log4j2() -> Path:

@@ -11,10 +11,13 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from helpers.core.cache import locked
+from helpers.core.environment import unreachable
 from helpers.core.results import store_dir
 
 if TYPE_CHECKING:
@@ -60,6 +63,22 @@ def check_sqlite_store(database: Path) -> None:
         )
 
 
+def check_server(uri: str) -> None:
+    """Refuse, in one sentence, an http(s) tracking URI where nothing answers: MLflow's client would otherwise
+    retry silently for minutes before failing."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    reason = unreachable(parts.hostname, port)
+    if reason:
+        raise ValueError(
+            f"The MLflow tracking server at {uri} cannot be reached ({reason}); start it (e.g. `mlflow server "
+            f"--port {port}`), or pass another tracking_uri (with MLFLOW_TRACKING_URI unset, the local SQLite "
+            "store is used)."
+        )
+
+
 def sqlite_file(uri: str) -> Path | None:
     """The database file of a `sqlite:///` URI, None for any other store."""
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
@@ -92,12 +111,17 @@ class Tracker:
         if database is not None:
             database.parent.mkdir(parents=True, exist_ok=True)
             check_sqlite_store(database)
+        else:
+            check_server(uri)
         self.uri = uri
-        self.client = MlflowClient(uri)
         self.backend = backend
         self.hardware = hardware
         self.session = session or uuid.uuid4().hex
-        self.experiment_id = self._experiment(experiment, database)
+        # Opening a new SQLite store creates and migrates its schema: one process at a time per store folder, so
+        # that two first runs at once never meet inside MLflow's migration.
+        with locked(database.parent) if database is not None else nullcontext():
+            self.client = MlflowClient(uri)
+            self.experiment_id = self._experiment(experiment, database)
 
     def _experiment(self, name: str, database: Path | None) -> str:
         from mlflow.exceptions import MlflowException
