@@ -87,8 +87,10 @@ def test_run_folder_describes_itself(runs):
 
 
 def test_machine_names_come_from_the_hardware():
-    cpu_only = {"gpus": [], "cpu": {"logical_cores": 2}}
-    assert machine_name(cpu_only) == "cpu-2core"
+    assert machine_name({"gpus": [], "cpu": {"logical_cores": 2}}) == "cpu-2core"
+    epyc = {"gpus": [], "cpu": {"logical_cores": 2, "model": "AMD EPYC"}}
+    xeon = {"gpus": [], "cpu": {"logical_cores": 2, "model": "Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz"}}
+    assert (machine_name(epyc), machine_name(xeon)) == ("amd-epyc-2core", "intel-xeon-platinum-8480c-2core")
     h200 = {
         "name": "NVIDIA H200",
         "memory_bytes": 1,
@@ -148,7 +150,9 @@ def test_a_run_from_another_machine_is_labelled_by_it(runs, tmp_path):
     comparison = compare([runs["smoke"], other])
     assert comparison.runs[1].label == "h200 · cpu"
     assert any(
-        line.startswith("Machines differ: cpu-") and "h200: " in line and "GPU: NVIDIA H200" in line
+        line.startswith(f"Machines differ: {comparison.runs[0].machine}: ")
+        and "h200: " in line
+        and "GPU: NVIDIA H200" in line
         for line in comparison.differing[0].why
     )
 

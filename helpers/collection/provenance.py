@@ -13,13 +13,18 @@ PARAMS_PREFIX = "params."
 
 
 def machine_name(environment: dict[str, Any]) -> str:
-    """A short folder-safe name for the hardware: the GPU model (e.g. 'h200', '2x-a100') or 'cpu-<N>core'."""
+    """A short folder-safe name for the hardware: the GPU model (e.g. 'h200', '2x-a100'), else the CPU model and
+    its logical cores (e.g. 'amd-epyc-2core', 'intel-xeon-platinum-8480c-2core'; 'cpu-2core' when it is unknown),
+    so that two different 2-core machines never publish under one name."""
     gpus = environment.get("gpus") or []
     if gpus:
         model = re.sub(r"\b(nvidia|geforce|tesla)\b", "", gpus[0]["name"].lower())
         slug = re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "gpu"
         return slug if len(gpus) == 1 else f"{len(gpus)}x-{slug}"
-    return f"cpu-{environment['cpu']['logical_cores']}core"
+    cpu = environment["cpu"]
+    model = re.sub(r"\((r|tm)\)|\bcpu\b|@.*$|\b\d+-core processor\b", " ", (cpu.get("model") or "").lower())
+    prefix = re.sub(r"[^a-z0-9]+", "-", model).strip("-")[:32].strip("-") or "cpu"
+    return f"{prefix}-{cpu['logical_cores']}core"
 
 
 def _git(*args: str) -> str | None:
