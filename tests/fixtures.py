@@ -19,6 +19,16 @@ import torch
 
 MARK_ENV = "FSL_TEST_MARK"  # inherited by every process a trial starts, to find any that outlive it
 ROOT = Path(__file__).resolve().parents[1]
+# A notebook body that starts a child and a child in its own session (like a JVM), writes their pids to `marker`
+# and hangs: what a runner must end however it stops.
+HANGS = """
+import os, pathlib, subprocess, sys, time
+sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+child = subprocess.Popen(sleeper)
+escaped = subprocess.Popen(sleeper, start_new_session=True)  # like a JVM: outside the kernel's process group
+pathlib.Path(marker).write_text(f"{os.getpid()} {child.pid} {escaped.pid}")
+time.sleep(600)
+"""
 
 
 @pytest.fixture(autouse=True)

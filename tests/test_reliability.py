@@ -24,7 +24,7 @@ from helpers.core import results
 from helpers.core.cache import MANIFEST_SUFFIX, manifest_path, seal, verified
 from helpers.datasets.airline import airline_parquet, make_airline
 
-from .fixtures import mark, start_runner  # noqa: F401
+from .fixtures import HANGS, mark, start_runner  # noqa: F401
 
 PARTIAL_THEN_FAILS = """
 from helpers.core.claims import Claim, at_least
@@ -37,14 +37,6 @@ def load():
     except ImportError:
         raise ValueError("the real reason: n must be even")
 load()
-"""
-HANGS = """
-import os, pathlib, subprocess, sys, time
-sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
-child = subprocess.Popen(sleeper)
-escaped = subprocess.Popen(sleeper, start_new_session=True)  # like a JVM: outside the kernel's process group
-pathlib.Path(marker).write_text(f"{os.getpid()} {child.pid} {escaped.pid}")
-time.sleep(600)
 """
 
 

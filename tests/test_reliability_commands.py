@@ -37,17 +37,9 @@ from helpers.core.claims import Claim, at_least
 from helpers.core.params import declared_kind, resolve
 from helpers.datasets.airline import airline_parquet, make_airline
 
-from .fixtures import ROOT, mark, start_runner  # noqa: F401
+from .fixtures import HANGS, ROOT, mark, start_runner  # noqa: F401
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-HANGS = """
-import os, pathlib, subprocess, sys, time
-sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
-child = subprocess.Popen(sleeper)
-escaped = subprocess.Popen(sleeper, start_new_session=True)  # like a JVM: outside the kernel's process group
-pathlib.Path(marker).write_text(f"{os.getpid()} {child.pid} {escaped.pid}")
-time.sleep(600)
-"""
 
 
 def write_notebook(path: Path, body: str, parameters: str = 'marker = ""') -> None:
