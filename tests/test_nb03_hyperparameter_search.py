@@ -4,6 +4,8 @@ CSV input, and a rerun that appends."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -127,6 +129,9 @@ def test_rerun_from_a_csv_into_the_same_store_appends_and_marks_injected_failure
     """A second run, reading a CSV `data_path` with injected failures, appends to the first run's store."""
     first = smoke.results
     before = _session_runs(first).set_index("run_id")
+    # a copy of the first run's store, so that the shared one nbval made stays as it was for every other reader
+    store = tmp_path / "store"
+    shutil.copytree(Path(first["hpo.tracking_uri"].removeprefix("sqlite:///")).parent, store)
     csv = tmp_path / "flights.csv"
     make_airline(1500, seed=4, on_gpu=False).to_csv(csv, index=False)
     run = execute_notebook(
@@ -136,7 +141,7 @@ def test_rerun_from_a_csv_into_the_same_store_appends_and_marks_injected_failure
         SMOKE_TIMEOUT_S,
         {
             "data_path": str(csv),
-            "tracking_uri": first["hpo.tracking_uri"],
+            "tracking_uri": f"sqlite:///{store / 'mlflow.db'}",
             "fail_trials": 1,
             "study_sizes": [2],  # the growing-space study is not what this run checks: its smallest form
             "study_seeds": 1,
