@@ -20,7 +20,8 @@ from pathlib import Path
 
 import psutil
 
-from helpers.collection.runner import INLINE_BACKEND, RUN_TOKEN_ENV, end_carrying
+from helpers.collection.processes import RUN_TOKEN_ENV, end_carrying
+from helpers.collection.runner import INLINE_BACKEND
 from helpers.core.params import PROFILE_ENV
 from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, STORE_DIR_ENV, write_json_atomic
 

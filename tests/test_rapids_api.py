@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpers.rapids.coverage import Coverage, accelerated_estimators, estimator_coverage, pandas_coverage
-from helpers.rapids.release import ROOT, ModuleInfo, Release, _parse_pyx, missing_reason
+from helpers.rapids.release import ROOT, Release, missing_reason
+from helpers.rapids.release_parsing import ModuleInfo, parse_pyx
 from helpers.rapids.zero_code import (
     Activity,
     cudf_pandas_activity,
@@ -264,7 +265,7 @@ def test_missing_sources_give_one_sentence_naming_the_make_step(tmp_path):
 
 def test_the_cython_parser_reads_typed_and_multiline_signatures():
     module = ModuleInfo("pkg.mod", Path("mod.pyx"))
-    _parse_pyx(
+    parse_pyx(
         module,
         (
             "from pkg.base import Base\n"

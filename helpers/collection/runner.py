@@ -14,7 +14,6 @@ left and marks its folder "abandoned"; so does a run that cannot write (a full d
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import errno
 import fnmatch
@@ -29,30 +28,32 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import nbformat
-import psutil
 from tqdm.auto import tqdm
 
 from helpers.collection.notebooks import collection_notebooks
 from helpers.collection.outputs import tidy_file, write_notebook
+from helpers.collection.processes import (
+    RUN_TOKEN_ENV,
+    carrying,
+    end_processes,
+    guarded_output,
+    parent_death_signal,
+    terminate,
+)
 from helpers.collection.run_folders import RunFolder, check_out, mark_abandoned, stale_runs
 from helpers.core.params import PROFILE_ENV, resolve_profile
 from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, absolute_folder_settings
 
 DEFAULT_TIMEOUT_S = 1800
-RUN_TOKEN_ENV = "FSL_RUN_TOKEN"  # inherited by every process a notebook starts, so that none escapes clean-up
-GRACE_S = 5.0  # seconds a process gets to exit after SIGTERM before SIGKILL
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Notebook processes not yet cleaned up, by token: an interrupt during clean-up is finished by `_end_leftovers`.
 _started: dict[str, tuple[subprocess.Popen, Path]] = {}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when the thread that started it ends
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)(: .*)?$")
 # Figures render inline, so that the executed notebook stores them as images (a non-interactive backend such as
 # Agg, inherited from the caller, would make every plt.show() draw nothing).
@@ -130,140 +131,17 @@ def clean_metadata(path: Path, target: Path | None = None) -> None:
     write_notebook(nb, target or path)
 
 
-def _carrying(name: str, value: str) -> list[psutil.Process]:
-    """Processes whose environment sets `name` to `value` (a notebook's token, a run's folder), wherever they were
-    re-parented."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get(name) == value:
-                found.append(process)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
-def _terminate(processes: list[psutil.Process]) -> None:
-    """SIGTERM each process, then SIGKILL the ones still alive after a grace."""
-    for process in processes:
-        try:
-            process.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(processes, timeout=GRACE_S)
-    for process in alive:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=GRACE_S)
-
-
-def end_processes(process: subprocess.Popen, token: str) -> None:
-    """End papermill and everything it started (kernel, JVM, Spark workers): SIGTERM, then SIGKILL after a grace."""
-    others: dict[int, psutil.Process] = {}
-    if process.poll() is None:
-        try:
-            others.update({p.pid: p for p in psutil.Process(process.pid).children(recursive=True)})
-        except psutil.NoSuchProcess:
-            pass
-    others.update({p.pid: p for p in _carrying(RUN_TOKEN_ENV, token)})
-    others.pop(process.pid, None)  # papermill itself is reaped through Popen, which keeps its exit code
-    if process.poll() is None:
-        process.terminate()
-    _terminate(list(others.values()))
-    try:
-        process.wait(timeout=GRACE_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def end_carrying(token: str, spared: int) -> None:
-    """End every process that carries `token` in its environment except `spared` (the caller that set it)."""
-    _terminate([p for p in _carrying(RUN_TOKEN_ENV, token) if p.pid != spared])
-
-
 def end_stale_runs(out_dir: Path) -> None:
     """Finish what a runner that died outright left behind `out_dir`: end the processes its notebooks started
     (found by their FSL_OUT_DIR), remove their temporary files, mark its folder abandoned, and say so."""
     for folder, pid in stale_runs(out_dir):
-        _terminate(_carrying(OUT_DIR_ENV, str(folder.resolve())))
+        terminate(carrying(OUT_DIR_ENV, str(folder.resolve())))
         _remove_temporaries(folder)
         why = f"its runner (pid {pid}) ended before the run finished, killed or with its terminal closed"
         mark_abandoned(folder, why)
         tqdm.write(
             f"The run in {folder} was left unfinished: {why}; what it left running is ended and it is marked abandoned."
         )
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGKILL the child when the runner dies first (prctl PR_SET_PDEATHSIG), so that a
-    runner killed outright takes papermill with it (whose kernel then exits on its own); None without prctl."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    runner = os.getpid()
-
-    def arm() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
-        if os.getppid() != runner:  # the runner died before the signal was armed
-            os._exit(1)
-
-    return arm
-
-
-class _Guarded:
-    """One of the runner's output streams, outliving its reader: once a pipe closed by `head` or a closed terminal
-    refuses a write, its descriptor points at /dev/null (so neither later writes nor the exit flush fail) and one
-    sentence says so on the other stream; no write ever stops a run."""
-
-    def __init__(self, stream: TextIO, which: str) -> None:
-        self.stream, self.which = stream, which
-
-    def write(self, text: str) -> int:
-        """Write and flush `text`, or go quiet as above."""
-        try:
-            written = self.stream.write(text)
-            self.stream.flush()
-            return written
-        except OSError as error:
-            self._closed(error)
-            return len(text)
-
-    def flush(self) -> None:
-        """Flush, or go quiet as above."""
-        try:
-            self.stream.flush()
-        except OSError as error:
-            self._closed(error)
-
-    def _closed(self, error: OSError) -> None:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, self.stream.fileno())
-        os.close(devnull)
-        other = sys.stderr if self is sys.stdout else sys.stdout
-        other.write(
-            f"The runner's {self.which} output was closed ({error.strerror}); the run goes on and writes its "
-            "report as usual.\n"
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
-@contextmanager
-def _guarded_output() -> Iterator[None]:
-    """While a run goes on, its standard and error output are `_Guarded` (progress bar and messages alike)."""
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Guarded(out, "standard"), _Guarded(err, "error")  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = out, err
 
 
 def _one_line(text: str) -> str:
@@ -354,7 +232,7 @@ def execute_notebook(
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
-            preexec_fn=_parent_death_signal(),  # one prctl call: safe between fork and exec
+            preexec_fn=parent_death_signal(),  # one prctl call: safe between fork and exec
         )
         _started[token] = (process, out_dir)
         try:
@@ -483,7 +361,7 @@ def run_collection(
         )
     check_parameters(notebooks, parameters)
     check_out(out_dir)
-    with _guarded_output():
+    with guarded_output():
         return _run(notebooks, out_dir, resolved, timeout_s, parameters, in_place)
 
 

@@ -12,7 +12,8 @@ import inspect
 from dataclasses import dataclass, field
 from functools import cache
 
-from helpers.rapids.release import ClassInfo, Release
+from helpers.rapids.release import Release
+from helpers.rapids.release_parsing import ClassInfo
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.rapids.release import PACKAGES, ClassInfo, Release, Signature, _absolute
+from helpers.rapids.release import PACKAGES, Release
+from helpers.rapids.release_parsing import ClassInfo, Signature, absolute_module
 
 # Calls into a module outside the release that dispatch back into it, in 26.10: with the cuDF backend (which
 # dask_cudf's readers set), `dask.dataframe.read_parquet(...)` calls `CudfBackendEntrypoint.read_parquet(...)` with
@@ -64,7 +65,7 @@ def _local_imports(release: Release, signature: Signature) -> dict[str, str]:
     is_package = module is not None and module.path.stem == "__init__"
     return {
         alias.asname
-        or alias.name: f"{_absolute(signature.module, is_package, sub.level, sub.module)}.{alias.name}"
+        or alias.name: f"{absolute_module(signature.module, is_package, sub.level, sub.module)}.{alias.name}"
         for sub in ast.walk(signature.node)
         if isinstance(sub, ast.ImportFrom)
         for alias in sub.names

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy
 
-from helpers.rapids.release import ROOT, ClassInfo, Release, Signature
+from helpers.rapids.release import ROOT, Release
+from helpers.rapids.release_parsing import ClassInfo, Signature
 
 from .calls import rejection, use_raising
 from .finder import Finder, Origin, Use
