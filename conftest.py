@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.collection.runner import ANSI_ESCAPE
 from tests.notebook_runs import SANITIZER, NotebookSession
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"^Cell \d+: ")
 _sessions: dict[str, NotebookSession] = {}  # by notebook stem
 
@@ -46,7 +46,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Note each cell that failed in its notebook's status, in one line: nbval's reason and the error's last line."""
     stem = Path(report.nodeid.split("::", 1)[0]).stem
     if report.failed and stem in _sessions:
-        lines = [line.strip() for line in _ANSI.sub("", str(report.longrepr)).splitlines() if line.strip()]
+        lines = [
+            line.strip() for line in ANSI_ESCAPE.sub("", str(report.longrepr)).splitlines() if line.strip()
+        ]
         reason = next((line.split(": ", 1)[1] for line in lines if _CELL_LINE.match(line)), report.when)
         _sessions[stem].failed(
             report.nodeid.rsplit("::", 1)[-1], f"{reason} ({lines[-1]})" if lines else reason

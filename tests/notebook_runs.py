@@ -10,7 +10,6 @@ Each execution gets a new MLflow store of its own beside its results, never the 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -20,10 +19,10 @@ from pathlib import Path
 
 import psutil
 
-from helpers.collection.processes import RUN_TOKEN_ENV, end_carrying
-from helpers.collection.runner import INLINE_BACKEND
+from helpers.collection.processes import end_carrying
+from helpers.collection.runner import notebook_environment
 from helpers.core.params import PROFILE_ENV
-from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, STORE_DIR_ENV, write_json_atomic
+from helpers.core.results import STORE_DIR_ENV, read_json, write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -72,7 +71,7 @@ class NotebookStatus:
     def read(cls, folder: Path, stem: str) -> NotebookStatus | None:
         """The stored status of notebook `stem`, or None when nbval has not run it into `folder`."""
         path = cls.path(folder, stem)
-        return cls(**json.loads(path.read_text())) if path.exists() else None
+        return cls(**read_json(path)) if path.exists() else None
 
 
 class NotebookSession:
@@ -93,16 +92,8 @@ class NotebookSession:
                 shutil.rmtree(stale)
             else:
                 stale.unlink()
-        os.environ.update(
-            {
-                OUT_DIR_ENV: str(self.folder),
-                STORE_DIR_ENV: str(self.folder / f"{self.notebook.stem}.stores"),
-                NOTEBOOK_ENV: self.notebook.stem,
-                PROFILE_ENV: self.status.profile,
-                RUN_TOKEN_ENV: self.token,
-                "MPLBACKEND": INLINE_BACKEND,
-            }
-        )
+        os.environ.update(notebook_environment(self.notebook, self.folder, self.status.profile, self.token))
+        os.environ[STORE_DIR_ENV] = str(self.folder / f"{self.notebook.stem}.stores")
         self.status.write(self.folder)
 
     def failed(self, cell: str, message: str) -> None:

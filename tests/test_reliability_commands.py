@@ -30,7 +30,7 @@ from helpers.collection.report import INDEX_END, INDEX_START, write_report
 from helpers.collection.report import README_END as CLAIMS_END
 from helpers.collection.report import README_START as CLAIMS_START
 from helpers.collection.run_folders import RunFolder, runs_folder
-from helpers.collection.runner import run_collection
+from helpers.collection.runner import ANSI_ESCAPE, run_collection
 from helpers.core import results
 from helpers.core.cache import manifest_path
 from helpers.core.claims import Claim, at_least
@@ -38,8 +38,6 @@ from helpers.core.params import declared_kind, resolve
 from helpers.datasets.airline import airline_parquet, make_airline
 
 from .fixtures import HANGS, ROOT, mark, start_runner  # noqa: F401
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def write_notebook(path: Path, body: str, parameters: str = 'marker = ""') -> None:
@@ -239,15 +237,22 @@ def collection(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.usefixtures("mark")
-def test_sigkill_of_the_runner_takes_papermill_and_the_next_start_cleans_up(collection, tmp_path, capsys):
-    out = tmp_path / "latest"
-    marker = tmp_path / "started.txt"
-    killed = start_runner(
+def runner_in_the_hanging_notebook(
+    collection: Path, out: Path, marker: Path
+) -> tuple[subprocess.Popen, psutil.Process]:
+    """The runner started on 02_hangs into `out`, once its kernel wrote `marker`: the runner and its papermill."""
+    run = start_runner(
         "--only", "02*", "--out", str(out), "--notebooks", str(collection), "-p", f"marker={marker}"
     )
-    wait_for(marker, killed)
-    (papermill,) = psutil.Process(killed.pid).children()
+    wait_for(marker, run)
+    (papermill,) = psutil.Process(run.pid).children()
+    return run, papermill
+
+
+@pytest.mark.usefixtures("mark")
+def test_sigkill_of_the_runner_takes_papermill_and_the_next_start_cleans_up(collection, tmp_path, capsys):
+    out, marker = tmp_path / "latest", tmp_path / "started.txt"
+    killed, papermill = runner_in_the_hanging_notebook(collection, out, marker)
     killed.send_signal(signal.SIGKILL)  # what the OOM killer does: no handler runs
     killed.communicate(timeout=60)
     deadline = time.monotonic() + 30
@@ -270,13 +275,8 @@ def test_sigkill_of_the_runner_takes_papermill_and_the_next_start_cleans_up(coll
 
 @pytest.mark.usefixtures("mark")
 def test_a_killed_papermill_is_reported_by_its_signal(collection, tmp_path):
-    out = tmp_path / "latest"
-    marker = tmp_path / "started.txt"
-    run = start_runner(
-        "--only", "02*", "--out", str(out), "--notebooks", str(collection), "-p", f"marker={marker}"
-    )
-    wait_for(marker, run)
-    (papermill,) = psutil.Process(run.pid).children()
+    out, marker = tmp_path / "latest", tmp_path / "started.txt"
+    run, papermill = runner_in_the_hanging_notebook(collection, out, marker)
     papermill.send_signal(signal.SIGKILL)
     run.communicate(timeout=120)
     assert run.returncode == 1
@@ -440,7 +440,7 @@ def test_a_bad_value_under_papermill_shows_one_sentence_not_a_traceback(tmp_path
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     sentence = "ValueError: Parameter budget=4.0 must be a whole number (e.g. 4); pass -p budget 4."
     assert done.returncode != 0
-    printed = _ANSI.sub("", done.stderr)
+    printed = ANSI_ESCAPE.sub("", done.stderr)
     assert printed.rstrip().endswith(f'Exception encountered at "In [3]":\n{sentence}'), printed[-2000:]
     assert "params.py" not in printed, "the notebook's own traceback is left out"
     errors = [

@@ -50,7 +50,7 @@ from helpers.core.params import PROFILE_ENV, resolve_profile
 from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, absolute_folder_settings
 
 DEFAULT_TIMEOUT_S = 1800
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in logs and tracebacks
 # Notebook processes not yet cleaned up, by token: an interrupt during clean-up is finished by `_end_leftovers`.
 _started: dict[str, tuple[subprocess.Popen, Path]] = {}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -145,7 +145,7 @@ def end_stale_runs(out_dir: Path) -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(_ANSI.sub("", text).split())[:500]
+    return " ".join(ANSI_ESCAPE.sub("", text).split())[:500]
 
 
 def failure_message(executed: Path, log: Path) -> str:
@@ -157,7 +157,7 @@ def failure_message(executed: Path, log: Path) -> str:
                     return _one_line(f"{output['ename']}: {output['evalue']}")
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    lines = [_ANSI.sub("", line).strip() for line in log.read_text(errors="replace").splitlines()]
+    lines = [ANSI_ESCAPE.sub("", line).strip() for line in log.read_text(errors="replace").splitlines()]
     exceptions = [line for line in lines if _EXCEPTION_LINE.match(line)]
     return _one_line((exceptions or [line for line in lines if line] or ["no output"])[-1])
 
@@ -181,6 +181,18 @@ def _end_leftovers() -> None:
     """Finish the clean-up of every notebook whose clean-up an interrupt cut short."""
     for token in list(_started):
         _end(token)
+
+
+def notebook_environment(notebook: Path, out_dir: Path, profile: str, token: str) -> dict[str, str]:
+    """What a headless notebook's kernel is told: its stem, output folder and profile, the run token that marks
+    every process it starts, and inline figures."""
+    return {
+        OUT_DIR_ENV: str(out_dir.resolve()),
+        NOTEBOOK_ENV: notebook.stem,
+        PROFILE_ENV: profile,
+        RUN_TOKEN_ENV: token,
+        "MPLBACKEND": INLINE_BACKEND,
+    }
 
 
 def execute_notebook(
@@ -216,11 +228,7 @@ def execute_notebook(
     env = {
         **os.environ,
         **absolute_folder_settings(),
-        OUT_DIR_ENV: str(out_dir.resolve()),
-        NOTEBOOK_ENV: notebook.stem,
-        PROFILE_ENV: profile,
-        RUN_TOKEN_ENV: token,
-        "MPLBACKEND": INLINE_BACKEND,
+        **notebook_environment(notebook, out_dir, profile, token),
     }
     log = out_dir / f"{notebook.stem}.log"
     start = time.perf_counter()

@@ -6,7 +6,7 @@ import math
 import operator
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,12 +22,7 @@ NOT_MEASURABLE = "not measurable here"
 NOT_MEASURABLE_AT_SCALE = "not measurable at this scale"
 VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, INCONCLUSIVE, NOT_MEASURABLE, NOT_MEASURABLE_AT_SCALE)
 
-_COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
-    "at_least": (operator.ge, "≥"),
-    "greater_than": (operator.gt, ">"),
-    "at_most": (operator.le, "≤"),
-    "less_than": (operator.lt, "<"),
-}
+_SYMBOLS = {"at_least": "≥", "greater_than": ">", "at_most": "≤", "less_than": "<"}  # one-sided rule kinds
 
 
 @dataclass(frozen=True)
@@ -69,7 +64,7 @@ class Rule:
     abs_tol: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.kind not in (*_COMPARISONS, "within"):
+        if self.kind not in (*_SYMBOLS, "within"):
             raise ValueError(
                 f"Unknown rule kind {self.kind!r}; use at_least, greater_than, at_most, less_than or within."
             )
@@ -100,7 +95,7 @@ class Rule:
         if self.kind == "within":
             text = f"measured within {self.rel_tol:.0%} (or {self.abs_tol:g}) of {self.target:g}"
             return text + (f" (partly within {self.partly:.0%})" if self.partly is not None else "")
-        symbol = _COMPARISONS[self.kind][1]
+        symbol = _SYMBOLS[self.kind]
         text = f"measured {symbol} {self.target:g}"
         return text + (f" (partly {symbol} {self.partly:g})" if self.partly is not None else "")
 

@@ -150,15 +150,20 @@ def proportion_interval(
     return Estimate(float(proportion), low, high, level, f"proportion of {n:,} {samples}, Wilson", n, samples)
 
 
+def _require_evaluation_size(n_eval: int | None) -> None:
+    """One run's interval comes from its evaluation set: refuse, in one sentence, a missing size."""
+    require(
+        n_eval is not None and n_eval > 0,
+        "With one seed the interval comes from the evaluation set; pass n_eval.",
+    )
+
+
 def accuracy_interval(values: Sequence[float], n_eval: int | None = None, level: float = LEVEL) -> Estimate:
     """A mean accuracy: the t interval over two or more runs; with one run, the Wilson interval of that accuracy on
     its `n_eval` evaluation examples (the spread over runs then unseen)."""
     if len(values) >= 2:
         return mean_interval(values, "seeds", level)
-    require(
-        n_eval is not None and n_eval > 0,
-        "With one seed the interval comes from the evaluation set; pass n_eval.",
-    )
+    _require_evaluation_size(n_eval)
     return proportion_interval(float(values[0]), n_eval, level=level)
 
 
@@ -233,10 +238,7 @@ def accuracy_difference_interval(
     with one run each, the normal interval of two proportions on `n_eval` examples each."""
     if len(a) >= 2:
         return difference_interval(a, b, "seeds", level)
-    require(
-        n_eval is not None and n_eval > 0,
-        "With one seed the interval comes from the evaluation set; pass n_eval.",
-    )
+    _require_evaluation_size(n_eval)
     return proportion_difference_interval(a, b, n_eval, level=level)
 
 
