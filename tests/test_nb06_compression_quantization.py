@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+
+from helpers.compression.claims import (
+    COMPUTE_BOUND_WIDTH,
+    DEPLOYMENT_PATHS,
+    QUANTIZATION_SPEED_COMPUTE_BOUND,
+)
 
 from .compression_expected import (
     check_accuracy_claim,
     check_efficiency_claims,
     efficiency_claims,
+    efficiency_verdict,
+    median_rounds_interval,
     overfit_accuracies,
 )
 
@@ -79,3 +88,28 @@ def test_overfit_regime_is_recorded_and_judged(smoke):
     assert (
         0 <= r["quantization.overfit.test_accuracy_dense"] <= r["quantization.overfit.train_accuracy_dense"]
     )
+
+
+def test_int8_study_times_every_path_and_judges_the_widest_block(smoke):
+    r = smoke.results
+    rows = r["quantization.paths.timings"]
+    widths, batches = r["params.int8_widths"], (1, 64)
+    assert {(row["path"], row["width"], row["batch"]) for row in rows} == {
+        (path, w, b) for path in DEPLOYMENT_PATHS for w in widths for b in batches
+    }
+    for row in rows:
+        assert row["relative_error"] < 0.05, f"int8 computes the same function: {row}"
+        assert len(row["round_speedups"]) == r["params.int8_rounds"]
+    floors = r["quantization.paths.identity_calls"]
+    assert {(f["path"], f["batch"]) for f in floors} == {(p, b) for p in DEPLOYMENT_PATHS for b in batches}
+    claims = {c["id"]: c for c in smoke.claims}
+    for (path, measure), claim in QUANTIZATION_SPEED_COMPUTE_BOUND.items():
+        batch = 1 if measure == "latency_b1" else 64
+        (row,) = [
+            x for x in rows if (x["path"], x["width"], x["batch"]) == (path, COMPUTE_BOUND_WIDTH, batch)
+        ]
+        low, high = median_rounds_interval(row["round_speedups"])
+        entry = claims[claim.id]
+        assert entry["measured"] == pytest.approx(float(np.median(row["round_speedups"])))
+        assert (entry["estimate"]["low"], entry["estimate"]["high"]) == pytest.approx((low, high))
+        assert entry["verdict"] == efficiency_verdict(low, high), (claim.id, entry)

@@ -13,6 +13,7 @@ from torch import nn
 
 from helpers.compression.claims import target_claim
 from helpers.compression.onnx_export import (
+    check_parity,
     export_onnx,
     max_abs_diff,
     onnx_runner,
@@ -31,7 +32,7 @@ from helpers.compression.tradeoffs import (
     ranking_table,
     what_to_use_when,
 )
-from helpers.compression.variants import METHODS, Recipe, final_accuracy_claims
+from helpers.compression.variants import BASELINE, METHODS, TEACHER, Recipe, final_accuracy_claims
 
 
 def rows(*items: tuple[str, float, float, float]) -> pd.DataFrame:
@@ -156,6 +157,26 @@ def test_onnx_export_matches_pytorch_and_times_both(tmp_path):
         time_pair(print, print, inner=0, repeats=1)
 
 
+def test_a_mismatching_onnx_graph_stops_the_timings_with_one_sentence(tmp_path):
+    model, example = tiny_net(), torch.randn(1, 1, 8, 8)
+    session = ort_session(export_onnx(model, example, tmp_path / "tiny.onnx"), threads=1)
+    inputs = torch.randn(32, 1, 8, 8)
+    same = check_parity(model, session, inputs, int8=False)
+    assert same.matches and same.max_abs_diff < 1e-4 and same.top1_agreement == 1.0
+    assert same.sentence().startswith("ONNX Runtime computes the same model")
+    with torch.no_grad():
+        model[-1].bias += 0.5  # PyTorch now computes another model than the one exported
+    for instructions, cause in (([], "no VNNI or AMX int8 instructions"), (["avx512_vnni"], None)):
+        wrong = check_parity(model, session, inputs, int8=True, int8_instructions=instructions)
+        said = wrong.sentence()
+        assert not wrong.matches and wrong.max_abs_diff == pytest.approx(0.5, rel=1e-3)
+        assert said.startswith("ONNX Runtime's outputs do not match PyTorch's")
+        assert "the ONNX timings are skipped" in said and f"{wrong.max_abs_diff:.2g}" in said
+        assert said.endswith(".") and ". " not in said, f"one sentence: {said}"
+        assert (cause in said) if cause else ("VNNI" not in said)
+    assert not check_parity(model, session, inputs, int8=False).matches
+
+
 def test_onnx_export_needs_a_batch_axis(tmp_path):
     with pytest.raises(ValueError, match="batch axis"):
         export_onnx(tiny_net(), torch.randn(8), tmp_path / "x.onnx")
@@ -191,7 +212,7 @@ def test_recipe_rejects_bad_settings():
 
 def test_final_claims_belong_to_the_running_notebook_and_keep_the_shared_rules(monkeypatch):
     monkeypatch.setenv("FSL_NOTEBOOK", "08_some_name")
-    claims = final_accuracy_claims()
+    claims = final_accuracy_claims(Recipe())
     ids = [claim.id for claim, _, _ in claims]
     assert len(set(ids)) == len(ids) and all(i.endswith(".final") for i in ids)
     for claim, higher, lower in claims:
@@ -202,3 +223,16 @@ def test_final_claims_belong_to_the_running_notebook_and_keep_the_shared_rules(m
     assert target.rule.verdict(3) == "reproduced"
     assert target.rule.verdict(2) == "partly reproduced"
     assert target.rule.verdict(1) == "not reproduced"
+
+
+def test_final_claims_name_what_notebook_08_measures():
+    recipe = Recipe(prune_ratio=0.4, temperature=3.0, alpha=0.6)
+    by_pair = {(higher, lower): claim.statement for claim, higher, lower in final_accuracy_claims(recipe)}
+    quantized = by_pair["int8", BASELINE]
+    assert "PT2E static int8" in quantized and "CNN" in quantized and "torchao" not in quantized
+    assert "MLP" not in " ".join(by_pair.values()), "08 measures CNNs only"
+    assert "40% of each group's channels" in by_pair["pruned", BASELINE]
+    assert "depthwise-separable" in by_pair[BASELINE, "separable"]
+    for pair in (("distilled", "student"), (TEACHER, "distilled")):
+        assert "T = 3, α = 0.6" in by_pair[pair], "the distillation settings 08 used"
+    assert "notebook 07 chooses T and α on validation" in by_pair["distilled", "student"]

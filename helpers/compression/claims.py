@@ -123,18 +123,45 @@ DISTILLATION_BEATS_STUDENT = {
     fraction: _accuracy(
         f"compression.distillation.beats_student_alone.{_fraction_id(fraction)}",
         f"A distilled student is more accurate than the same student trained alone ({fraction:.0%} of the "
-        f"training labels; the teacher saw all of them)",
+        f"training labels; the teacher saw all of them; T and α chosen on validation by notebook 07's sweep)",
     )
     for fraction in LABEL_FRACTIONS
+}
+
+# --- where compute dominates: int8 against fp32 on each deployment path (notebook 06) -----------------------------
+DEPLOYMENT_PATHS = ("PyTorch eager", "torch.compile", "ONNX Runtime")
+COMPUTE_BOUND_WIDTH = 1024  # the Linear block 1024 → 4096 → 1024 (4.2 M MACs per row): arithmetic, not calls
+SPEED_MEASURES = {"latency_b1": "CPU latency at batch 1", "throughput_b64": "CPU throughput at batch 64"}
+
+
+def path_id(path: str) -> str:
+    """A deployment path as an identifier: 'PyTorch eager' → 'eager', 'torch.compile' → 'torch_compile'."""
+    return path.lower().replace("pytorch ", "").replace("torch.", "torch_").replace(" ", "_")
+
+
+QUANTIZATION_SPEED_COMPUTE_BOUND = {
+    (path, measure): Claim(
+        f"compression.quantization.compute_bound.{path_id(path)}.{measure}",
+        SOURCE,
+        f"Quantization gives a significant efficiency improvement in {words} where compute dominates (int8 "
+        f"against fp32 on a Linear {COMPUTE_BOUND_WIDTH} → {4 * COMPUTE_BOUND_WIDTH} → {COMPUTE_BOUND_WIDTH} "
+        f"block, {path}) ('{QUOTE_EFFICIENCY}')",
+        f"significant (≥ {SIGNIFICANT_RATIO:g}×)",
+        "× (int8 faster than fp32)",
+        at_least(SIGNIFICANT_RATIO, partly=PARTLY_RATIO),
+    )
+    for path in DEPLOYMENT_PATHS
+    for measure, words in SPEED_MEASURES.items()
 }
 
 # --- notebook 08: the accuracy claims re-assessed from pooled seeds, and the combination target --------------------
 TARGET_SIZE_X, TARGET_SPEED_X, TARGET_DROP_PTS = 4.0, 2.0, 1.0
 
 
-def final_claim(claim: Claim) -> Claim:
-    """A claim of notebooks 04–07 re-declared for the running notebook's final verdict (id suffix `.final`)."""
-    return replace(claim, id=f"{claim.id}.final")
+def final_claim(claim: Claim, statement: str | None = None) -> Claim:
+    """A claim of notebooks 04–07 re-declared for the running notebook's final verdict (id suffix `.final`), with
+    the statement of what that notebook measures when it differs."""
+    return replace(claim, id=f"{claim.id}.final", statement=statement or claim.statement)
 
 
 def target_claim() -> Claim:

@@ -23,14 +23,14 @@ import copy
 import io
 import re
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 from torch import nn
 
-from helpers.core.benchmark import compare, cpu_threads, measure, torch_latency
+from helpers.core.benchmark import compare_for, cpu_threads, torch_latency
 from helpers.core.environment import cuda_available
 from helpers.core.model_size import ParamCount, count_params, packed_weight
 from helpers.core.results import record
@@ -128,16 +128,6 @@ def _on_cpu(model: nn.Module) -> nn.Module:
         model = copy.deepcopy(model).to("cpu")
     model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
     return model
-
-
-def _inferences(model: nn.Module, x: torch.Tensor, n: int) -> Callable[[], None]:
-    """A callable running `n` inferences of model(x) (one timed sample)."""
-
-    def run() -> None:
-        for _ in range(n):
-            model(x)
-
-    return run
 
 
 def latency_batches(inputs: torch.Tensor, batch_large: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -284,10 +274,10 @@ def paired_latency(
     calls, ratios = {}, {}
     with cpu_threads(threads), torch.inference_mode():
         for batch, x in batches.items():
-            once = measure(_inferences(models[0], x, 1), warmup=1, repeats=3).median
-            calls[batch] = max(1, round(min_run_time / rounds / max(once, 1e-9)))
-            runners = [_inferences(m, x, calls[batch]) for m in models]
-            ratios[batch] = compare(*runners, warmup=1, repeats=rounds).round_speedups
+            timed, calls[batch] = compare_for(
+                lambda x=x: models[0](x), lambda x=x: models[1](x), min_run_time, rounds
+            )
+            ratios[batch] = timed.round_speedups
     return PairedLatency(reference_name, variant_name, batch_large, calls, ratios)
 
 

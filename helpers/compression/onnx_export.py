@@ -14,7 +14,11 @@ import numpy as np
 import torch
 
 from helpers.core.benchmark import Comparison, compare
+from helpers.core.environment import int8_dot_product_instructions
 from helpers.core.params import require
+
+FLOAT_TOLERANCE = 1e-4  # of the largest |logit|: round-off between two fp32 runtimes
+INT8_TOLERANCE = 1e-2  # of the largest |logit|: a few int8 steps where the runtimes requantize differently
 
 
 def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> Path:
@@ -60,20 +64,79 @@ def ort_run(session, inputs: torch.Tensor) -> np.ndarray:
     return session.run(None, {name: inputs.detach().cpu().numpy()})[0]
 
 
-def max_abs_diff(model: torch.nn.Module, session, inputs: torch.Tensor) -> float:
-    """Largest absolute difference between PyTorch and ONNX Runtime outputs on the same inputs."""
+def _logits(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
     with torch.inference_mode():
         model.eval()
-        reference = model.cpu()(inputs.cpu()).numpy()
-    return float(np.max(np.abs(reference - ort_run(session, inputs))))
+        return model.cpu()(inputs.cpu()).numpy()
+
+
+def max_abs_diff(model: torch.nn.Module, session, inputs: torch.Tensor) -> float:
+    """Largest absolute difference between PyTorch and ONNX Runtime outputs on the same inputs."""
+    return float(np.max(np.abs(_logits(model, inputs) - ort_run(session, inputs))))
 
 
 def top1_agreement(model: torch.nn.Module, session, inputs: torch.Tensor) -> float:
     """Fraction of inputs whose predicted class is the same in PyTorch and in ONNX Runtime."""
-    with torch.inference_mode():
-        model.eval()
-        reference = model.cpu()(inputs.cpu()).argmax(dim=1).numpy()
-    return float(np.mean(reference == ort_run(session, inputs).argmax(axis=1)))
+    return float(np.mean(_logits(model, inputs).argmax(axis=1) == ort_run(session, inputs).argmax(axis=1)))
+
+
+@dataclass(frozen=True)
+class Parity:
+    """ONNX Runtime against PyTorch on the same inputs: the largest logit difference, the tolerance it must stay
+    within, the share of predicted classes that agree, and the CPU's int8 dot-product instructions."""
+
+    max_abs_diff: float
+    tolerance: float
+    top1_agreement: float
+    int8: bool
+    int8_instructions: tuple[str, ...]
+
+    @property
+    def matches(self) -> bool:
+        """True when every logit is within the tolerance: the exported graph computes the measured model."""
+        return self.max_abs_diff <= self.tolerance
+
+    def sentence(self) -> str:
+        """One sentence: how closely the outputs match, or that they do not, what may cause it, and what is skipped."""
+        measured = (
+            f"max |ONNX Runtime − PyTorch| = {self.max_abs_diff:.2g} (tolerance {self.tolerance:.2g}), "
+            f"{self.top1_agreement:.1%} of predicted classes agree"
+        )
+        if self.matches:
+            return f"ONNX Runtime computes the same model: {measured}."
+        cause = ""
+        if self.int8 and not self.int8_instructions:
+            cause = (
+                "; this CPU has no VNNI or AMX int8 instructions, where ONNX Runtime's u8×s8 kernels can saturate "
+                "their 16-bit intermediate sums (a 7-bit weight range, `reduce_range`, avoids it)"
+            )
+        return (
+            f"ONNX Runtime's outputs do not match PyTorch's ({measured}), so the ONNX timings are skipped: a graph "
+            f"that computes something else is not a faster copy of this model{cause}."
+        )
+
+
+def check_parity(
+    model: torch.nn.Module,
+    session,
+    inputs: torch.Tensor,
+    int8: bool,
+    int8_instructions: list[str] | None = None,
+) -> Parity:
+    """Compare the session with `model` on `inputs`; the tolerance is FLOAT_TOLERANCE (round-off) or INT8_TOLERANCE
+    (ONNX Runtime requantizes between int8 layers where PyTorch's reference graph computes in fp32) of the largest
+    |logit|, at least of 1; int8_instructions default to this CPU's."""
+    reference, exported = _logits(model, inputs), ort_run(session, inputs)
+    scale = max(1.0, float(np.max(np.abs(reference))))
+    return Parity(
+        max_abs_diff=float(np.max(np.abs(reference - exported))),
+        tolerance=(INT8_TOLERANCE if int8 else FLOAT_TOLERANCE) * scale,
+        top1_agreement=float(np.mean(reference.argmax(axis=1) == exported.argmax(axis=1))),
+        int8=int8,
+        int8_instructions=tuple(
+            int8_dot_product_instructions() if int8_instructions is None else int8_instructions
+        ),
+    )
 
 
 def torch_runner(model: torch.nn.Module, example: torch.Tensor, inner: int) -> Callable[[], None]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from helpers.compression.claims import COMPUTE_BOUND_WIDTH, QUANTIZATION_SPEED_COMPUTE_BOUND
+from helpers.compression.deployment import Int8Timing, timing_of
 from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
 from helpers.core.results import record
@@ -84,6 +86,22 @@ def assess_efficiency(
         if estimate.level is not None:
             note += " (rounds timed alternately with the reference)"
         entries.append(claim.assess(estimate, note=note))
+    return entries
+
+
+def assess_int8_speed(timings: Sequence[Int8Timing]) -> list[dict[str, Any]]:
+    """Assess the compute-bound int8 speed claims, one per path and measure, on the block of width
+    COMPUTE_BOUND_WIDTH: batch-1 latency and batch-64 throughput, each the median speedup over the paired rounds."""
+    entries = []
+    for (path, measure), claim in QUANTIZATION_SPEED_COMPUTE_BOUND.items():
+        batch = 1 if measure == "latency_b1" else 64
+        timing = timing_of(timings, path, COMPUTE_BOUND_WIDTH, batch)
+        note = (
+            f"{path}, width {COMPUTE_BOUND_WIDTH}, batch {batch}: fp32 {timing.fp32_ms:.3g} ms, int8 "
+            f"{timing.int8_ms:.3g} ms per call, {efficiency_sentence(measure, timing.speedup.value)} (rounds timed "
+            f"alternately)"
+        )
+        entries.append(claim.assess(timing.speedup, note=note))
     return entries
 
 

@@ -122,6 +122,25 @@ def compare(
     return Comparison(Timing(tuple(base_times)), Timing(tuple(cand_times)))
 
 
+def _repeated(fn: Callable[[], Any], calls: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(calls):
+            fn()
+
+    return run
+
+
+def compare_for(
+    baseline: Callable[[], Any], candidate: Callable[[], Any], seconds: float, rounds: int
+) -> tuple[Comparison, int]:
+    """compare() over `rounds` rounds, each sample repeating its call enough times (the same for both, returned)
+    that the baseline's sample lasts about seconds / rounds: fast calls are timed over many repetitions."""
+    once = measure(baseline, warmup=1, repeats=3).median
+    candidate()  # a first call that compiles or allocates is not timed
+    calls = max(1, round(seconds / rounds / max(once, 1e-9)))
+    return compare(_repeated(baseline, calls), _repeated(candidate, calls), warmup=1, repeats=rounds), calls
+
+
 def torch_latency(model: Any, example: Any, min_run_time: float = 0.5, threads: int | None = None) -> Timing:
     """Inference latency of `model(example)` with torch.utils.benchmark (adaptive repeats, CUDA-synchronised)."""
     import torch

@@ -40,6 +40,9 @@ KEY_LIBRARIES = (
     "cupy-cuda12x",
     "cupy-cuda13x",
 )
+# /proc/cpuinfo flags of x86 int8 dot-product instructions; without them, u8×s8 int8 kernels (ONNX Runtime's, for
+# one) multiply through 16-bit intermediate sums that can saturate
+INT8_DOT_PRODUCT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
 def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
@@ -71,6 +74,18 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+def int8_dot_product_instructions() -> list[str]:
+    """The CPU's int8 dot-product instruction sets (VNNI, AMX) as /proc/cpuinfo lists them; empty without them."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return []
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            present = set(line.split(":", 1)[1].split())
+            return [flag for flag in INT8_DOT_PRODUCT_FLAGS if flag in present]
+    return []
 
 
 @cache
@@ -168,6 +183,7 @@ def environment_report() -> dict[str, Any]:
             "logical_cores": os.cpu_count(),
             "physical_cores": psutil.cpu_count(logical=False),
             "torch_threads": torch.get_num_threads(),
+            "int8_instructions": int8_dot_product_instructions(),
         },
         "ram_bytes": psutil.virtual_memory().total,
         "gpus": gpus,

@@ -35,6 +35,11 @@ LOG_FILTERS: dict[str, tuple[str, str]] = {
         r"is an Enum subclass and is now natively supported by torch\.compile",
         "torchao registers its enums with a torch API that now deprecates this; nothing a reader can act on.",
     ),
+    "": (
+        r"^Please consider to run pre-processing before quantization",
+        "onnxruntime.quantization advises shape inference before quantizing (on the root logger); the blocks it "
+        "quantizes here are two MatMuls with known shapes.",
+    ),
     "mlflow.store.db.utils": (
         r"(Creating initial MLflow database tables|Updating database tables)",
         "routine set-up of the fresh SQLite tracking store each run creates.",
@@ -51,6 +56,12 @@ WARNING_FILTERS: list[tuple[type[Warning], str, str]] = [
         FutureWarning,
         r"`isinstance\(treespec, LeafSpec\)` is deprecated",
         "raised inside torch/torchao when they copy their own tree specs; not caused by notebook code.",
+    ),
+    (
+        UserWarning,
+        r"Int8Tensor does not implement _stable_hash_for_caching",
+        "torchao's int8 tensor cannot enter Inductor's on-disk autograd cache, so a later process compiles it "
+        "again; the compiled code and its speed are the same.",
     ),
 ]
 
