@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.albert.corpus import Document
 from helpers.albert.downstream import (
     _next_or_later_pairs,
     downstream_difference,
@@ -15,6 +14,7 @@ from helpers.albert.downstream import (
     split_documents,
 )
 from helpers.albert.pairs import NOT_ORIGINAL, ORIGINAL
+from helpers.datasets.prose import Document
 
 DOCUMENTS = [Document(f"pkg{d % 2}/mod{d}:f@1", f"pkg{d % 2}/mod{d}", ("x",) * 6) for d in range(30)]
 DOCS = [[[100 + 10 * d + s] for s in range(6)] for d in range(30)]

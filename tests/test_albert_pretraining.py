@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from helpers.albert.claims import NSP_MODEL_SOP_NEAR_CHANCE, SOP_BEATS_NSP_ON_SOP, SOP_MODEL_SOLVES_NSP
-from helpers.albert.corpus import build_corpus
 from helpers.albert.pairs import IGNORE, TASKS, PairBuilder
 from helpers.albert.pretraining import (
     ModelSize,
@@ -34,6 +33,7 @@ from helpers.albert.table5 import (
 from helpers.albert.tokenizer import load_tokenizer, special_tokens, tokenize_documents, train_tokenizer
 from helpers.core.claims import INCONCLUSIVE, NOT_REPRODUCED, PARTLY, REPRODUCED
 from helpers.core.stats import proportion_interval
+from helpers.datasets.prose import build_corpus
 
 SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
 SETTINGS = TrainSettings(steps=4, batch_size=8, max_len=32, learning_rate=1e-3, eval_every=2)

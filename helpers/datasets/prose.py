@@ -322,7 +322,7 @@ def _cached_documents(source: str) -> list[Document]:
     if source not in versions:  # a folder or wikitext: not cached (a folder's contents may change)
         return extract_documents(source)
     key = hashlib.sha256(json.dumps([CORPUS_VERSION, source, versions[source]]).encode()).hexdigest()[:16]
-    path = cache_dir() / "sop_corpus" / f"{source}-{key}.json"
+    path = cache_dir() / "prose_corpus" / f"{source}-{key}.json"
     holds = {"corpus_version": CORPUS_VERSION, "source": source, "source_version": versions[source]}
 
     def build(tmp: Path) -> None:

@@ -1,4 +1,4 @@
-"""helpers.albert.corpus: prose filtering, documents and segments, deterministic held-out split, optional sources."""
+"""helpers.datasets.prose: prose filtering, documents and segments, deterministic held-out split, optional sources."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from helpers.albert.corpus import (
+from helpers.datasets.prose import (
     build_corpus,
     clean_inline,
     docstring_segments,
