@@ -67,9 +67,21 @@ def accuracy_interval(higher: Sequence[float], lower: Sequence[float]) -> tuple[
     return diff, diff - half, diff + half
 
 
-def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[float]) -> None:
-    """Assert that a stored accuracy claim has the difference, interval and verdict computed here."""
-    computed = accuracy_interval(higher, lower)
+def paired_interval(higher: Sequence[float], lower: Sequence[float]) -> tuple[float, float, float] | None:
+    """mean of the seed-by-seed differences higher − lower and its 95 % t interval; None with < 2 pairs."""
+    d = np.asarray(higher, dtype=float) - np.asarray(lower, dtype=float)
+    if len(d) < 2:
+        return None
+    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    return float(d.mean()), float(d.mean()) - half, float(d.mean()) + half
+
+
+def check_accuracy_claim(
+    entry: dict, higher: Sequence[float], lower: Sequence[float], paired: bool = False
+) -> None:
+    """Assert that a stored accuracy claim has the difference, interval and verdict computed here (Welch, or
+    seed by seed when `paired`); a claim whose checks failed is not measurable at this scale."""
+    computed = (paired_interval if paired else accuracy_interval)(higher, lower)
     if computed is None:
         assert entry["measured"] is None and entry["verdict"] == NOT_MEASURABLE, entry
         return
@@ -77,7 +89,9 @@ def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[f
     estimate = entry["estimate"]
     assert abs(entry["measured"] - diff) < 1e-9, (entry, diff)
     assert abs(estimate["low"] - low) < 1e-9 and abs(estimate["high"] - high) < 1e-9, (estimate, low, high)
-    if min(abs(low), abs(high)) > 1e-12:  # a bound at exactly zero is decided by round-off, not by the rule
+    if not all(entry["checks"].values()):
+        assert entry["verdict"] == "not measurable at this scale", entry
+    elif min(abs(low), abs(high)) > 1e-12:  # a bound at exactly zero is decided by round-off, not by the rule
         expected = REPRODUCED if low > 0 else NOT_REPRODUCED if high <= 0 else INCONCLUSIVE
         assert entry["verdict"] == expected, (entry, computed)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from helpers.compression.claims import target_claim
+from helpers.compression.claims import target_claim, text_claim
 from helpers.compression.measure import variants_from_results
+from helpers.compression.text import CLAIM_ARMS
 from helpers.compression.tradeoffs import TARGET, dominates
 from helpers.compression.variants import (
     BASELINE,
@@ -123,3 +125,25 @@ def test_overfit_final_verdicts_follow_the_recorded_sweep(smoke):
         overfit_accuracies(rows, "dense"),
     )
     assert smoke.results["pareto.matches_by_hand"] is True
+
+
+def test_text_task_claims_follow_from_the_recorded_runs(smoke):
+    results = smoke.results
+    assert results["text.sizes"]["test"] >= 2000, "a test set large enough for tenths of a point"
+    runs = results["text.runs"]
+    seeds = list(range(results["params.text_seeds"]))
+
+    def arm(name: str) -> list[float]:
+        by_seed = {r["seed"]: r["test_accuracy"] for r in runs if r["arm"] == name}
+        assert sorted(by_seed) == seeds, name
+        return [by_seed[s] for s in seeds]
+
+    for key, (higher, lower) in CLAIM_ARMS.items():
+        claim = text_claim(key, results["params.temperature"], results["params.alpha"])
+        entry = smoke.claim(claim.id)
+        assert entry["statement"] == claim.statement and entry["notebook"] == STEM
+        check_accuracy_claim(entry, arm(higher), arm(lower), paired=True)
+        if key.startswith("distillation_") and key != "distillation_vs_teacher":
+            (teacher_check,) = entry["checks"].values()
+            teacher, alone = np.mean(arm("baseline")), np.mean(arm(lower))
+            assert teacher_check is False or teacher > alone, "a passed teacher check needs a better teacher"

@@ -280,12 +280,12 @@ def test_etl_csv_cut_short_is_rebuilt(cache, capsys):
 
 
 def test_truncated_corpus_cache_is_rebuilt_naming_the_file(cache, capsys):
-    from helpers.datasets.prose import _cached_documents
+    from helpers.datasets.prose import cached_documents
 
-    documents = _cached_documents("pydoc_topics")
+    documents = cached_documents("pydoc_topics")
     (path,) = [p for p in (cache / "prose_corpus").glob("*.json") if not p.name.endswith(MANIFEST_SUFFIX)]
     path.write_text(path.read_text()[:500])
-    assert _cached_documents("pydoc_topics") == documents
+    assert cached_documents("pydoc_topics") == documents
     assert f"Cache {path} differs in size" in capsys.readouterr().out
 
 

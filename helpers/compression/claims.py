@@ -128,6 +128,77 @@ DISTILLATION_BEATS_STUDENT = {
     for fraction in LABEL_FRACTIONS
 }
 
+# --- a task below the ceiling: which package a documentation paragraph comes from (notebook 08) -------------------
+TEXT_TASK = "package-of-origin text task"
+TEXT_FACTOR_DIM = 16  # architecture: the factorised embedding's table width (the full table is 128 wide)
+TEXT_PRUNE_RATIO = 0.5  # pruning: the fraction of hidden units structured pruning removes
+TEXT_FEW_LABELS = 0.05  # distillation: the labelled fraction where a teacher should help most
+TEXT_ACCURACY_RULE_TEXT = (
+    "measured = mean over seeds of the per-seed accuracy difference in the claimed direction (both arms of a "
+    "seed share its data order, and its base model where one is derived from the other), with its 95 % paired t "
+    "interval; reproduced when the whole interval is above 0, not reproduced when it is at or below 0, "
+    "inconclusive when it includes 0; needs ≥ 2 seeds"
+)
+
+
+TEXT_ACCURACY_CLAIMS = {
+    "architecture": (
+        "architecture.accuracy_decrease",
+        "Architecture improvement typically decreases accuracy",
+        f"the full 128-wide embedding table against an ALBERT-style factorised one, {TEXT_FACTOR_DIM} wide and "
+        "projected to 128",
+    ),
+    "pruning": (
+        "pruning.accuracy_increase",
+        "Model pruning can often increase accuracy",
+        f"all training labels, {TEXT_PRUNE_RATIO:.0%} of the hidden units removed by structured pruning and "
+        "fine-tuned, against the model fine-tuned alike",
+    ),
+    "pruning_overfit": (
+        "pruning.accuracy_increase.overfit",
+        "Model pruning can often increase accuracy",
+        f"over-fit regime: the model on {OVERFIT_FRACTION:.0%} of the training labels, {OVERFIT_SPARSITY:.0%} "
+        "magnitude sparsity of its Linear weights and fine-tuning, against the dense model fine-tuned alike",
+    ),
+    "quantization": (
+        "quantization.accuracy_increase",
+        "Quantization can often increase accuracy",
+        f"all training labels, every weight rounded to {OVERFIT_BITS} bits, against fp32",
+    ),
+    "quantization_overfit": (
+        "quantization.accuracy_increase.overfit",
+        "Quantization can often increase accuracy",
+        f"over-fit regime: the model on {OVERFIT_FRACTION:.0%} of the training labels, every weight rounded to "
+        f"{OVERFIT_BITS} bits, against fp32",
+    ),
+    "distillation_vs_teacher": (
+        "distillation.accuracy_decrease_vs_teacher",
+        "Model distillation typically decreases accuracy",
+        "a student a quarter as wide, distilled from the baseline as teacher with all training labels, against "
+        "the teacher",
+    ),
+    "distillation_few_labels": (
+        f"distillation.beats_student_alone.{_fraction_id(TEXT_FEW_LABELS)}",
+        "A distilled student is more accurate than the same student trained alone",
+        f"{TEXT_FEW_LABELS:.0%} of the training labels, the teacher trained on all of them",
+    ),
+    "distillation_all_labels": (
+        f"distillation.beats_student_alone.{_fraction_id(1.0)}",
+        "A distilled student is more accurate than the same student trained alone",
+        "all training labels",
+    ),
+}
+
+
+def text_claim(key: str, temperature: float, alpha: float) -> Claim:
+    """One accuracy claim of the text task (a key of TEXT_ACCURACY_CLAIMS), its statement naming the regime and,
+    for distillation, the temperature and weight used."""
+    cid, statement, regime = TEXT_ACCURACY_CLAIMS[key]
+    if key.startswith("distillation"):
+        regime += f", T = {temperature:g}, α = {alpha:g}"
+    return _accuracy(f"compression.text.{cid}", f"{statement} ({TEXT_TASK}: {regime})")
+
+
 # --- where compute dominates: int8 against fp32 on each deployment path (notebook 06) -----------------------------
 DEPLOYMENT_PATHS = ("PyTorch eager", "torch.compile", "ONNX Runtime")
 COMPUTE_BOUND_WIDTH = 1024  # the Linear block 1024 → 4096 → 1024 (4.2 M MACs per row): arithmetic, not calls

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -53,13 +53,15 @@ def fraction_config(config: TrainConfig, fraction: float) -> TrainConfig:
 
 
 def fake_quantize_weights(model: nn.Module, bits: int) -> nn.Module:
-    """A copy of `model` whose Conv2d/Linear weights are rounded to `bits`-bit integers and back (per output
-    channel, affine: scale = (max − min) / (2^bits − 1), zero point = round(−min / scale)); activations stay fp32."""
+    """A copy of `model` whose Conv2d/Linear weights and embedding tables are rounded to `bits`-bit integers and
+    back (per output channel or table row, affine: scale = (max − min) / (2^bits − 1), zero point =
+    round(−min / scale)); activations stay fp32."""
     require(isinstance(bits, int) and 2 <= bits <= 16, f"bits={bits!r} must be an integer between 2 and 16.")
     quantized = copy.deepcopy(model)
     levels = 2**bits - 1
     with torch.no_grad():
-        for _, layer in prunable_layers(quantized):
+        embeddings = [m for m in quantized.modules() if isinstance(m, nn.Embedding)]
+        for layer in [layer for _, layer in prunable_layers(quantized)] + embeddings:
             w = layer.weight.flatten(1)
             low = w.min(dim=1, keepdim=True).values.clamp(max=0)
             high = w.max(dim=1, keepdim=True).values.clamp(min=0)
@@ -79,8 +81,10 @@ def overfit_sweep(
     bits: Sequence[int] = (),
     fraction: float = OVERFIT_FRACTION,
     hidden: tuple[int, ...] = (512, 512),
+    build: Callable[[], nn.Module] | None = None,
 ) -> pd.DataFrame:
-    """Test accuracy of the wide MLP trained on `fraction` of the labels, per seed and derived variant.
+    """Test accuracy of the wide MLP (or the model `build` makes) trained on `fraction` of the labels, per seed and
+    derived variant.
 
     The MLP trains for up to `epochs` (patience epochs // 4); fine-tuning, of the pruned copies and of the dense
     control alike, runs epochs // 6 epochs at a tenth of the learning rate. Columns: seed, variant ('dense',
@@ -94,9 +98,8 @@ def overfit_sweep(
     for seed in tqdm(list(seeds), desc=f"over-fit regime ({fraction:.0%} of the labels)", leave=False):
         subset = labelled_subset(data, fraction, seed)
         seed_everything(seed)
-        dense = train(
-            MLP(data.in_features, data.num_classes, hidden), subset, config, seed, desc="dense"
-        ).model
+        model = build() if build else MLP(data.in_features, data.num_classes, hidden)
+        dense = train(model, subset, config, seed, desc="dense").model
 
         rows.append(_row(seed, "dense", 0, dense, subset))
         if sparsities:

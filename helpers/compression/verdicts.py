@@ -14,7 +14,15 @@ from helpers.compression.deployment import Int8Timing, timing_of
 from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
 from helpers.core.results import record
-from helpers.core.stats import Estimate, exact, mean_std, median_interval, welch, welch_interval
+from helpers.core.stats import (
+    Estimate,
+    exact,
+    mean_std,
+    median_interval,
+    paired_difference_interval,
+    welch,
+    welch_interval,
+)
 
 NO_SE = "one seed gives no interval; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
 
@@ -112,10 +120,20 @@ def what_it_shows(higher: str, lower: str, acc_higher: Sequence[float], acc_lowe
     head = f"{higher} {100 * a.mean:.2f}% vs {lower} {100 * b.mean:.2f}%"
     if welch(acc_higher, acc_lower) is None:
         return f"{head} (difference {100 * (a.mean - b.mean):+.2f} pts); {NO_SE}."
-    d = welch_interval(acc_higher, acc_lower)
+    return _difference_sentence(
+        head,
+        "difference",
+        welch_interval(acc_higher, acc_lower),
+        f"{len(acc_higher)}+{len(acc_lower)}",
+        lower,
+    )
+
+
+def _difference_sentence(head: str, kind: str, d: Estimate, seeds: str, lower: str) -> str:
+    """'<head>: <kind> +x pts, 95 % interval … over <seeds> seeds: <which side of zero>.'"""
     text = (
-        f"{head}: difference {100 * d.value:+.2f} pts, {round(100 * d.level)} % interval {100 * d.low:+.2f} to "
-        f"{100 * d.high:+.2f} pts over {len(acc_higher)}+{len(acc_lower)} seeds"
+        f"{head}: {kind} {100 * d.value:+.2f} pts, {round(100 * d.level)} % interval {100 * d.low:+.2f} to "
+        f"{100 * d.high:+.2f} pts over {seeds} seeds"
     )
     if d.low > 0:
         return f"{text}: the claimed direction, the whole interval above zero."
@@ -140,3 +158,31 @@ def assess_accuracy(
     if welch(acc_higher, acc_lower) is None:
         return claim.assess(None, missing_reason=shows)
     return claim.assess(welch_interval(acc_higher, acc_lower), note=shows)
+
+
+def what_it_shows_paired(
+    higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]
+) -> str:
+    """One sentence on what the paired seeds show about `higher` being more accurate than `lower`."""
+    a, b = mean_std(acc_higher), mean_std(acc_lower)
+    head = f"{higher} {100 * a.mean:.2f}% vs {lower} {100 * b.mean:.2f}%"
+    if len(acc_higher) < 2:
+        return f"{head} (difference {100 * (a.mean - b.mean):+.2f} pts); {NO_SE}."
+    d = paired_difference_interval(acc_higher, acc_lower)
+    return _difference_sentence(head, "paired difference", d, str(d.n), lower)
+
+
+def assess_paired_accuracy(
+    claim: Claim,
+    higher: str,
+    lower: str,
+    acc_higher: Sequence[float],
+    acc_lower: Sequence[float],
+    checks: Mapping[str, bool] | None = None,
+) -> dict[str, Any]:
+    """Assess a claim that `higher` is more accurate than `lower` on per-seed pairs: the mean paired difference with
+    its t interval (inconclusive when it includes zero), 'not measurable at this scale' when a check fails."""
+    shows = what_it_shows_paired(higher, lower, acc_higher, acc_lower)
+    if len(acc_higher) < 2:
+        return claim.assess(None, missing_reason=shows)
+    return claim.assess(paired_difference_interval(acc_higher, acc_lower), note=shows, checks=checks)

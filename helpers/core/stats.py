@@ -133,6 +133,16 @@ def mean_interval(values: Sequence[float], samples: str = "seeds", level: float 
     )
 
 
+def paired_difference_interval(
+    higher: Sequence[float], lower: Sequence[float], samples: str = "seeds (paired)", level: float = LEVEL
+) -> Estimate:
+    """The mean of the pairwise differences higher − lower with its paired t interval (two or more pairs)."""
+    require(
+        len(higher) == len(lower), f"Paired values need as many of each; got {len(higher)} and {len(lower)}."
+    )
+    return mean_interval([a - b for a, b in zip(higher, lower, strict=True)], samples, level)
+
+
 def proportion_interval(
     proportion: float, n: int, samples: str = "held-out examples", level: float = LEVEL
 ) -> Estimate:

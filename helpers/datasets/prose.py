@@ -317,7 +317,8 @@ def extract_documents(source: str) -> list[Document]:
     return folder_documents(Path(source).expanduser())
 
 
-def _cached_documents(source: str) -> list[Document]:
+def cached_documents(source: str) -> list[Document]:
+    """All documents of one source, extracted once per source version and read back from the verified cache."""
     versions = source_versions([source])
     if source not in versions:  # a folder or wikitext: not cached (a folder's contents may change)
         return extract_documents(source)
@@ -347,7 +348,7 @@ def build_corpus(
     require(
         0 < heldout_fraction < 1, f"heldout_fraction={heldout_fraction} must be between 0 and 1, e.g. 0.1."
     )
-    documents = [d for source in sources for d in _cached_documents(source)]
+    documents = [d for source in sources for d in cached_documents(source)]
     if max_documents is not None:
         require(max_documents >= 4, f"max_documents={max_documents} is too small; keep at least 4 documents.")
         step = max(1, len(documents) // max_documents)
