@@ -165,12 +165,19 @@ def overhead_ms(path: str, batch: int, width: int, workdir: Path, seconds: float
 
 
 def int8_study(
-    widths: Sequence[int], batches: Sequence[int], workdir: Path, seconds: float, rounds: int
+    widths: Sequence[int],
+    batches: Sequence[int],
+    workdir: Path,
+    seconds: float,
+    rounds: int,
+    paths: Sequence[str] = PATHS,
 ) -> tuple[list[Int8Timing], pd.DataFrame]:
     """Every path × width × batch timed fp32 against int8, and every path's identity call: (timings, overheads)."""
     require(rounds >= 2, f"rounds={rounds} must be at least 2 for an interval.")
+    unknown = [path for path in paths if path not in PATHS]
+    require(not unknown, f"Unknown deployment path(s) {unknown}; choose from {', '.join(PATHS)}.")
     timings, floors = [], []
-    for path in PATHS:
+    for path in paths:
         for width in widths:
             pair = runners(path, linear_block(width), width, workdir)
             timings += [time_int8(path, width, b, pair, seconds, rounds) for b in batches]
@@ -217,7 +224,7 @@ def plot_int8_study(timings: pd.DataFrame, floors: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(1, len(batches), figsize=(5.5 * len(batches), 4.2), squeeze=False)
     colours = dict(zip(PATHS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     for ax, batch in zip(axes[0], batches, strict=True):
-        for path in PATHS:
+        for path in [path for path in PATHS if path in set(timings.path)]:
             rows = timings[(timings.path == path) & (timings.batch == batch)].sort_values("width")
             colour = colours[path]
             ax.plot(rows.width, rows.fp32_ms, "o-", color=colour, label=f"{path} fp32")

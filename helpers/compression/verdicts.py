@@ -101,7 +101,12 @@ def assess_int8_speed(timings: Sequence[Int8Timing]) -> list[dict[str, Any]]:
     """Assess the compute-bound int8 speed claims, one per path and measure, on the block of width
     COMPUTE_BOUND_WIDTH: batch-1 latency and batch-64 throughput, each the median speedup over the paired rounds."""
     entries = []
+    timed = {t.path for t in timings}
     for (path, measure), claim in QUANTIZATION_SPEED_COMPUTE_BOUND.items():
+        if path not in timed:
+            reason = f"{path} was not timed in this run; add it to the study's paths (int8_paths)"
+            entries.append(claim.assess(None, missing_reason=reason))
+            continue
         batch = 1 if measure == "latency_b1" else 64
         timing = timing_of(timings, path, COMPUTE_BOUND_WIDTH, batch)
         note = (
