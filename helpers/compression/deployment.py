@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
@@ -24,7 +23,6 @@ from torch import nn
 
 from helpers.compression.claims import DEPLOYMENT_PATHS
 from helpers.compression.onnx_export import export_onnx, ort_run, ort_session
-from helpers.compression.quantization import eager_dynamic_int8, torchao_dynamic_int8
 from helpers.core.benchmark import compare_for
 from helpers.core.params import require
 from helpers.core.stats import Estimate, median_interval
@@ -69,6 +67,9 @@ def _session_runner(path: Path) -> Runner:
 
 def runners(path: str, model: nn.Module, width: int, workdir: Path) -> tuple[Runner, Runner]:
     """(fp32, int8) callables running `model` on one deployment path; ONNX files are written under `workdir`."""
+    # imported here so that importing this module (through the verdicts) never loads torchao
+    from helpers.compression.quantization import eager_dynamic_int8, torchao_dynamic_int8
+
     require(path in PATHS, f"path={path!r} is not one of {', '.join(PATHS)}.")
     if path == "PyTorch eager":
         return model, eager_dynamic_int8(model)[0]
@@ -85,6 +86,8 @@ def identity_runner(path: str, workdir: Path) -> Runner:
         return nn.Identity()
     if path == "torch.compile":
         return _compiled(nn.Identity())
+    import onnx
+
     graph = onnx.helper.make_graph(
         [onnx.helper.make_node("Identity", ["input"], ["output"])],
         "identity",
