@@ -130,7 +130,10 @@ DISTILLATION_BEATS_STUDENT = {
 
 # --- a task below the ceiling: which package a documentation paragraph comes from (notebook 08) -------------------
 TEXT_TASK = "package-of-origin text task"
-TEXT_FACTOR_DIM = 16  # architecture: the factorised embedding's table width (the full table is 128 wide)
+TEXT_BASELINE_SHAPE = {"embed_dim": 128, "hidden": 256}  # the baseline, which is also the teacher
+TEXT_STUDENT_WIDTH = 4  # distillation's student is a quarter as wide as the baseline, in every layer
+TEXT_STUDENT_SHAPE = {name: size // TEXT_STUDENT_WIDTH for name, size in TEXT_BASELINE_SHAPE.items()}
+TEXT_FACTOR_DIM = 16  # architecture: the factorised embedding's table width
 TEXT_PRUNE_RATIO = 0.5  # pruning: the fraction of hidden units structured pruning removes
 TEXT_FEW_LABELS = 0.05  # distillation: the labelled fraction where a teacher should help most
 TEXT_ACCURACY_RULE_TEXT = (
@@ -145,8 +148,8 @@ TEXT_ACCURACY_CLAIMS = {
     "architecture": (
         "architecture.accuracy_decrease",
         "Architecture improvement typically decreases accuracy",
-        f"the full 128-wide embedding table against an ALBERT-style factorised one, {TEXT_FACTOR_DIM} wide and "
-        "projected to 128",
+        f"the full {TEXT_BASELINE_SHAPE['embed_dim']}-wide embedding table against an ALBERT-style factorised one, "
+        f"{TEXT_FACTOR_DIM} wide and projected to {TEXT_BASELINE_SHAPE['embed_dim']}",
     ),
     "pruning": (
         "pruning.accuracy_increase",
@@ -201,8 +204,9 @@ def text_claim(key: str, temperature: float, alpha: float) -> Claim:
 
 # --- where compute dominates: int8 against fp32 on each deployment path (notebook 06) -----------------------------
 DEPLOYMENT_PATHS = ("PyTorch eager", "torch.compile", "ONNX Runtime")
-COMPUTE_BOUND_WIDTH = 1024  # the Linear block 1024 → 4096 → 1024 (4.2 M MACs per row): arithmetic, not calls
+COMPUTE_BOUND_WIDTH = 1024  # the Linear block 1024 → 4096 → 1024 (8.4 M MACs per row): arithmetic, not calls
 SPEED_MEASURES = {"latency_b1": "CPU latency at batch 1", "throughput_b64": "CPU throughput at batch 64"}
+SPEED_BATCH = {"latency_b1": 1, "throughput_b64": 64}  # the batch each speed measure is timed at
 
 
 def path_id(path: str) -> str:

@@ -23,7 +23,7 @@ from torch import nn
 
 from helpers.compression.claims import DEPLOYMENT_PATHS
 from helpers.compression.onnx_export import export_onnx, ort_run, ort_session
-from helpers.core.benchmark import compare_for
+from helpers.core.benchmark import compare_for, measure_for
 from helpers.core.params import require
 from helpers.core.stats import Estimate, median_interval
 
@@ -123,6 +123,7 @@ class Int8Timing:
 
     def row(self) -> dict[str, Any]:
         """One table row: the timings, the speedup with its interval, the MACs and the relative error."""
+        speedup = self.speedup
         return {
             "path": self.path,
             "width": self.width,
@@ -130,9 +131,9 @@ class Int8Timing:
             "macs": block_macs(self.width, self.batch),
             "fp32_ms": self.fp32_ms,
             "int8_ms": self.int8_ms,
-            "speedup": self.speedup.value,
-            "speedup_low": self.speedup.low,
-            "speedup_high": self.speedup.high,
+            "speedup": speedup.value,
+            "speedup_low": speedup.low,
+            "speedup_high": speedup.high,
             "relative_error": self.relative_error,
             "round_speedups": list(self.round_speedups),
         }
@@ -163,8 +164,7 @@ def overhead_ms(path: str, batch: int, width: int, workdir: Path, seconds: float
     identity = identity_runner(path, workdir)
     x = torch.randn(batch, width)
     with torch.inference_mode():
-        timed, calls = compare_for(lambda: identity(x), lambda: identity(x), seconds, rounds)
-    return 1e3 * timed.baseline.median / calls
+        return 1e3 * measure_for(lambda: identity(x), seconds, rounds)
 
 
 def int8_study(

@@ -9,8 +9,8 @@ punctuation, the `vocab_size` most frequent in training (0 pads, 1 stands for an
 
 The models are bag-of-words classifiers: the mean of the paragraph's token embeddings (padding excluded), then a
 hidden layer. The embedding table holds most of the weights, so it is what the methods shrink: a factorised
-embedding (ALBERT's: a V × e table and an e × E projection), fewer hidden units and embedding dimensions, int8
-weights, or a smaller student.
+embedding (ALBERT's: a V × e table and an e × E projection), fewer hidden units, int8 weights, or a smaller
+student.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ from tqdm.auto import tqdm
 from helpers.compression.claims import (
     OVERFIT_BITS,
     OVERFIT_SPARSITY,
+    TEXT_BASELINE_SHAPE,
     TEXT_FACTOR_DIM,
     TEXT_FEW_LABELS,
     TEXT_PRUNE_RATIO,
+    TEXT_STUDENT_SHAPE,
 )
 from helpers.compression.data import SPLIT_SEED, EdgeData, stratified_split
 from helpers.compression.pruning import structured_prune
@@ -137,9 +139,8 @@ def load_text_task(
     train_part, val_part = stratified_split(labels_array[train_val], (1 - val_fraction, val_fraction))
     train, val = train_val[train_part], train_val[val_part]
     counts = Counter(token for i in train for token in set(tokens(texts[i])))
-    by_frequency = sorted(
-        counts, key=lambda token: (-counts[token], token)
-    )  # ties by spelling, never by hash
+    # most frequent first, ties by spelling: never by set order, which changes with the process's hash seed
+    by_frequency = sorted(counts, key=lambda token: (-counts[token], token))
     vocabulary = ("<pad>", "<unk>", *by_frequency[: vocab_size - 2])
     index = {token: i for i, token in enumerate(vocabulary)}
 
@@ -176,8 +177,7 @@ class BagOfWords(nn.Module):
         return self.head(self.projection(mean))
 
 
-BASELINE_SHAPE = {"embed_dim": 128, "hidden": 256}
-STUDENT_SHAPE = {"embed_dim": 32, "hidden": 64}  # a quarter as wide
+BASELINE_SHAPE, STUDENT_SHAPE = TEXT_BASELINE_SHAPE, TEXT_STUDENT_SHAPE
 
 # claim key of helpers.compression.claims.TEXT_ACCURACY_CLAIMS → (arm expected more accurate, arm expected less)
 CLAIM_ARMS = {
@@ -190,8 +190,8 @@ CLAIM_ARMS = {
     "distillation_few_labels": ("distilled_few_labels", "alone_few_labels"),
     "distillation_all_labels": ("distilled_all_labels", "alone_all_labels"),
 }
-# a distilled student can only beat the student alone when the teacher is better than that student
 OVERFIT_TRAIN_ACCURACY = 0.99  # the over-fit regime is one only when the model fits (nearly) all its labels
+# a distilled student can only beat the student alone when the teacher is better than that student
 TEACHER_CHECKS = {
     "distillation_few_labels": ("baseline", "alone_few_labels"),
     "distillation_all_labels": ("baseline", "alone_all_labels"),

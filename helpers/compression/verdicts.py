@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from helpers.compression.claims import COMPUTE_BOUND_WIDTH, QUANTIZATION_SPEED_COMPUTE_BOUND
+from helpers.compression.claims import COMPUTE_BOUND_WIDTH, QUANTIZATION_SPEED_COMPUTE_BOUND, SPEED_BATCH
 from helpers.compression.deployment import Int8Timing, timing_of
 from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
@@ -107,7 +107,7 @@ def assess_int8_speed(timings: Sequence[Int8Timing]) -> list[dict[str, Any]]:
             reason = f"{path} was not timed in this run; add it to the study's paths (int8_paths)"
             entries.append(claim.assess(None, missing_reason=reason))
             continue
-        batch = 1 if measure == "latency_b1" else 64
+        batch = SPEED_BATCH[measure]
         timing = timing_of(timings, path, COMPUTE_BOUND_WIDTH, batch)
         note = (
             f"{path}, width {COMPUTE_BOUND_WIDTH}, batch {batch}: fp32 {timing.fp32_ms:.3g} ms, int8 "

@@ -130,15 +130,26 @@ def _repeated(fn: Callable[[], Any], calls: int) -> Callable[[], None]:
     return run
 
 
+def _calls_for(fn: Callable[[], Any], seconds: float, rounds: int) -> int:
+    """How many calls of `fn` make one of `rounds` samples last about seconds / rounds (at least one)."""
+    once = measure(fn, warmup=1, repeats=3).median
+    return max(1, round(seconds / rounds / max(once, 1e-9)))
+
+
 def compare_for(
     baseline: Callable[[], Any], candidate: Callable[[], Any], seconds: float, rounds: int
 ) -> tuple[Comparison, int]:
     """compare() over `rounds` rounds, each sample repeating its call enough times (the same for both, returned)
     that the baseline's sample lasts about seconds / rounds: fast calls are timed over many repetitions."""
-    once = measure(baseline, warmup=1, repeats=3).median
+    calls = _calls_for(baseline, seconds, rounds)
     candidate()  # a first call that compiles or allocates is not timed
-    calls = max(1, round(seconds / rounds / max(once, 1e-9)))
     return compare(_repeated(baseline, calls), _repeated(candidate, calls), warmup=1, repeats=rounds), calls
+
+
+def measure_for(fn: Callable[[], Any], seconds: float, rounds: int) -> float:
+    """Median seconds of one call of `fn`, over `rounds` samples of repeated calls lasting seconds in all."""
+    calls = _calls_for(fn, seconds, rounds)
+    return measure(_repeated(fn, calls), warmup=1, repeats=rounds).median / calls
 
 
 def torch_latency(model: Any, example: Any, min_run_time: float = 0.5, threads: int | None = None) -> Timing:
