@@ -53,35 +53,20 @@ def median_rounds_interval(values: Sequence[float]) -> tuple[float, float]:
     return ordered[k - 1], ordered[n - k]
 
 
-def accuracy_interval(higher: Sequence[float], lower: Sequence[float]) -> tuple[float, float, float] | None:
-    """mean(higher) − mean(lower) and its 95 % Welch t interval; None with < 2 values a side."""
-    a, b = np.asarray(higher, dtype=float), np.asarray(lower, dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return None
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    diff, se = float(a.mean() - b.mean()), float(np.sqrt(va + vb))
-    if se == 0:
-        return diff, diff, diff
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, dof)) * se
-    return diff, diff - half, diff + half
-
-
 def paired_interval(higher: Sequence[float], lower: Sequence[float]) -> tuple[float, float, float] | None:
-    """mean of the seed-by-seed differences higher − lower and its 95 % t interval; None with < 2 pairs."""
-    d = np.asarray(higher, dtype=float) - np.asarray(lower, dtype=float)
-    if len(d) < 2:
+    """mean of the seed-by-seed differences higher − lower and its 95 % t interval; None with < 2 values a side."""
+    if len(higher) < 2 or len(lower) < 2:
         return None
+    assert len(higher) == len(lower), "paired arms need one value per seed each"
+    d = np.asarray(higher, dtype=float) - np.asarray(lower, dtype=float)
     half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
     return float(d.mean()), float(d.mean()) - half, float(d.mean()) + half
 
 
-def check_accuracy_claim(
-    entry: dict, higher: Sequence[float], lower: Sequence[float], paired: bool = False
-) -> None:
-    """Assert that a stored accuracy claim has the difference, interval and verdict computed here (Welch, or
-    seed by seed when `paired`); a claim whose checks failed is not measurable at this scale."""
-    computed = (paired_interval if paired else accuracy_interval)(higher, lower)
+def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[float]) -> None:
+    """Assert that a stored accuracy claim has the seed-by-seed difference, its interval and the verdict computed
+    here; a claim whose checks failed is not measurable at this scale."""
+    computed = paired_interval(higher, lower)
     if computed is None:
         assert entry["measured"] is None and entry["verdict"] == NOT_MEASURABLE, entry
         return
@@ -91,6 +76,8 @@ def check_accuracy_claim(
     assert abs(estimate["low"] - low) < 1e-9 and abs(estimate["high"] - high) < 1e-9, (estimate, low, high)
     if not all(entry["checks"].values()):
         assert entry["verdict"] == "not measurable at this scale", entry
+    elif low == high == 0:  # every seed's two models score the same: no increase
+        assert entry["verdict"] == NOT_REPRODUCED, entry
     elif min(abs(low), abs(high)) > 1e-12:  # a bound at exactly zero is decided by round-off, not by the rule
         expected = REPRODUCED if low > 0 else NOT_REPRODUCED if high <= 0 else INCONCLUSIVE
         assert entry["verdict"] == expected, (entry, computed)
@@ -131,3 +118,51 @@ def overfit_accuracies(rows: list[dict], variant: str, setting: float = 0) -> li
     )
     assert picked, f"no recorded rows for {variant} at {setting}"
     return [r["test_accuracy"] for r in picked]
+
+
+def check_compute_bound_claims(
+    claims: Sequence[dict],
+    rows: Sequence[dict],
+    declared: dict,
+    width: int,
+    paths: Sequence[str],
+    parameter: str,
+) -> None:
+    """Assert every compute-bound speed claim against the recorded paired rounds at `width`: the median and its
+    order-statistic interval recomputed here, the verdict from them; a path not timed names `parameter`."""
+    by_id = {c["id"]: c for c in claims}
+    for (path, measure), claim in declared.items():
+        entry = by_id[claim.id]
+        if path not in paths:
+            assert entry["verdict"] == "not measurable here" and parameter in entry["reason"], entry
+            continue
+        batch = 1 if measure == "latency_b1" else 64
+        (row,) = [x for x in rows if (x["path"], x["width"], x["batch"]) == (path, width, batch)]
+        low, high = median_rounds_interval(row["round_speedups"])
+        assert entry["measured"] == pytest.approx(float(np.median(row["round_speedups"])))
+        assert (entry["estimate"]["low"], entry["estimate"]["high"]) == pytest.approx((low, high))
+        assert entry["verdict"] == efficiency_verdict(low, high), (claim.id, entry)
+
+
+def check_cnn_deployment_study(
+    claims: Sequence[dict], results: dict, technique: str, labels: tuple[str, str], declared: dict
+) -> None:
+    """Assert a CNN deployment study of notebook 04 or 05: every path, width and batch timed with its rounds, the
+    candidate doing less arithmetic, every identity call, and the compute-bound claims recomputed."""
+    from helpers.compression.claims import COMPUTE_BOUND_WIDTH_MULT
+    from helpers.compression.models import scaled_widths
+
+    rows = results[f"{technique}.paths.timings"]
+    widths = {scaled_widths(m)[-1] for m in results["params.deploy_width_mults"]}
+    paths = results["params.deploy_paths"]
+    assert {(x["path"], x["width"], x["batch"]) for x in rows} == {
+        (p, w, b) for p in paths for w in widths for b in (1, 64)
+    }
+    for row in rows:
+        assert row["macs_ratio"] > 1.5, f"the {labels[1]} CNN does less arithmetic: {row}"
+        assert row[f"{labels[0]}_ms"] > 0 and row[f"{labels[1]}_ms"] > 0
+        assert len(row["round_speedups"]) == results["params.deploy_rounds"]
+    floors = results[f"{technique}.paths.identity_calls"]
+    assert {(f["path"], f["batch"]) for f in floors} == {(p, b) for p in paths for b in (1, 64)}
+    width = scaled_widths(COMPUTE_BOUND_WIDTH_MULT)[-1]
+    check_compute_bound_claims(claims, rows, declared, width, paths, "deploy_paths")

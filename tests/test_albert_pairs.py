@@ -101,6 +101,15 @@ def test_truncation_keeps_the_junction_and_the_budget():
     assert truncate_pair([1, 2], [3], 10) == ([1, 2], [3])
 
 
+def test_truncation_can_keep_the_start_of_each_segment_instead():
+    a, b = list(range(10)), list(range(100, 130))
+    kept_a, kept_b = truncate_pair(a, b, 16, "starts")
+    assert (kept_a, kept_b) == (a[:8], b[:8])
+    assert truncate_pair([1, 2], [3], 10, "starts") == ([1, 2], [3])
+    with pytest.raises(ValueError, match="Unknown truncation 'middle'"):
+        truncate_pair(a, b, 16, "middle")
+
+
 def test_encoding_has_cls_seps_token_types_and_padding():
     pairs = build_pairs("sop", DOCS, 8, np.random.default_rng(4))
     batch = encode_pairs(pairs, SPECIAL, max_len=9)

@@ -23,10 +23,10 @@ from helpers.collection.comparison_pages import (
     update_readme_across_machines,
     write_comparison,
 )
-from helpers.collection.provenance import PROJECT_ROOT, machine_name
 from helpers.collection.publish import against_references, publish, reference_runs
 from helpers.collection.report import write_report
 from helpers.collection.runner import execute_notebook, run_collection
+from helpers.core.environment import PROJECT_ROOT, machine_name
 
 from .notebook_runs import ROOT
 

@@ -9,7 +9,7 @@ import torch
 from helpers.compression.claims import COMPUTE_BOUND_WIDTH, QUANTIZATION_SPEED_COMPUTE_BOUND, path_id
 from helpers.compression.deployment import (
     PATHS,
-    Int8Timing,
+    PairTiming,
     block_macs,
     break_even_width,
     identity_runner,
@@ -19,11 +19,11 @@ from helpers.compression.deployment import (
     timing_of,
     timings_frame,
 )
-from helpers.compression.verdicts import assess_int8_speed
+from helpers.compression.verdicts import assess_compute_bound
 
 
-def timing(path: str, width: int, batch: int, rounds: tuple[float, ...]) -> Int8Timing:
-    return Int8Timing(path, width, batch, 1.0, 1.0 / float(np.median(rounds)), rounds, 0.01)
+def timing(path: str, width: int, batch: int, rounds: tuple[float, ...]) -> PairTiming:
+    return PairTiming(path, width, batch, 1.0, 1.0 / float(np.median(rounds)), rounds, (1, 1), 0.01)
 
 
 def test_the_block_is_a_feed_forward_layer_and_its_macs_are_counted():
@@ -53,7 +53,7 @@ def test_a_timed_pair_gives_a_speedup_with_its_interval(tmp_path):
     timed = time_int8(
         "PyTorch eager", 16, 2, runners("PyTorch eager", linear_block(16), 16, tmp_path), 0.02, 4
     )
-    assert len(timed.round_speedups) == 4 and timed.fp32_ms > 0 and timed.int8_ms > 0
+    assert len(timed.round_speedups) == 4 and timed.baseline_ms > 0 and timed.candidate_ms > 0
     estimate = timed.speedup
     assert estimate.low == min(timed.round_speedups) and estimate.high == max(timed.round_speedups)
     row = timings_frame([timed]).iloc[0]
@@ -86,7 +86,12 @@ def test_the_compute_bound_claims_are_judged_on_the_interval_of_the_widest_block
     }
     timings = [timing(path, COMPUTE_BOUND_WIDTH, batch, r) for (path, batch), r in rounds.items()]
     timings.append(timing("PyTorch eager", 64, 1, (9.0, 9.5, 10.0)))  # another width: never judged
-    entries = {e["id"]: e for e in assess_int8_speed(timings)}
+    entries = {
+        e["id"]: e
+        for e in assess_compute_bound(
+            QUANTIZATION_SPEED_COMPUTE_BOUND, timings, COMPUTE_BOUND_WIDTH, ("fp32", "int8"), "int8_paths"
+        )
+    }
     assert set(entries) == {c.id for c in QUANTIZATION_SPEED_COMPUTE_BOUND.values()}
 
     def verdict(path: str, measure: str) -> str:
@@ -100,3 +105,39 @@ def test_the_compute_bound_claims_are_judged_on_the_interval_of_the_widest_block
         "width 1024, batch 64"
         in entries["compression.quantization.compute_bound.eager.throughput_b64"]["reason"]
     )
+
+
+def test_a_structure_study_times_both_models_on_every_path_and_counts_their_macs(tmp_path):
+    from helpers.compression.deployment import structure_study
+    from helpers.compression.models import make_cnn
+
+    pairs = {16: (make_cnn("standard", 0.25).eval(), make_cnn("separable", 0.25).eval())}
+    paths = ("PyTorch eager", "ONNX Runtime")  # torch.compile's runner is the int8 study's, tested above
+    timings, floors = structure_study(pairs, (1, 8, 8), (1, 3), tmp_path, 0.02, 3, paths=paths)
+    assert {(t.path, t.width, t.batch) for t in timings} == {(p, 16, b) for p in paths for b in (1, 3)}
+    for t in timings:
+        assert t.baseline_ms > 0 and t.candidate_ms > 0 and t.relative_error is None
+        assert t.macs[0] > t.macs[1] > 0, "the separable CNN does less arithmetic"
+    row = timings_frame(timings, ("standard", "separable")).iloc[0]
+    assert {"standard_ms", "separable_ms", "macs_ratio"} <= set(row.index) and "relative_error" not in row
+    assert set(floors.path) == set(paths) and (floors.identity_ms > 0).all()
+    with pytest.raises(ValueError, match="rounds=1"):
+        structure_study(pairs, (1, 8, 8), (1,), tmp_path, 0.02, 1)
+
+
+def test_deployment_study_parameters_are_refused_with_the_parameter_named():
+    from helpers.compression.deployment import check_deployment_study
+
+    with pytest.raises(ValueError, match=r"deploy_width_mults=\[1, 4\] must be positive and include 8"):
+        check_deployment_study([1, 4], list(PATHS), 5, "deploy")
+    with pytest.raises(ValueError, match="deploy_rounds=1 must be at least 2"):
+        check_deployment_study([1, 8], list(PATHS), 1, "deploy")
+    with pytest.raises(ValueError, match="in deploy_paths"):
+        check_deployment_study([1, 8], ["TensorRT"], 5, "deploy")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_identity_model_returns_a_four_axis_input_unchanged(path, tmp_path):
+    x = torch.randn(2, 1, 4, 4)
+    with torch.inference_mode():
+        assert np.array_equal(np.asarray(identity_runner(path, tmp_path, rank=4)(x)), x.numpy())

@@ -123,10 +123,17 @@ def test_efficiency_ratios(two_variants):
 def test_claims_are_declared_per_notebook_and_measure():
     claims = [v for n in dir(ec) if n.isupper() for v in _claims_in(getattr(ec, n))]
     assert {c.id.split(".")[1] for c in claims} == {"architecture", "pruning", "quantization", "distillation"}
-    expected = 4 * 3 + 6 + len(ec.LABEL_FRACTIONS) + len(ec.QUANTIZATION_SPEED_COMPUTE_BOUND)
+    compute_bound = (
+        ec.ARCHITECTURE_SPEED_COMPUTE_BOUND,
+        ec.PRUNING_SPEED_COMPUTE_BOUND,
+        ec.QUANTIZATION_SPEED_COMPUTE_BOUND,
+    )
+    expected = 4 * 3 + 6 + len(ec.LABEL_FRACTIONS) + sum(len(c) for c in compute_bound)
     assert len({c.id for c in claims}) == len(claims) == expected
     for technique in (ec.ARCHITECTURE_EFFICIENCY, ec.PRUNING_EFFICIENCY, ec.QUANTIZATION_EFFICIENCY):
         assert set(technique) == set(ec.MEASURES)
+    for technique in compute_bound:
+        assert set(technique) == {(p, m) for p in ec.DEPLOYMENT_PATHS for m in ec.SPEED_MEASURES}
     assert ec.ARCHITECTURE_EFFICIENCY["size"].rule.verdict(2.5) == "reproduced"
     assert ec.ARCHITECTURE_EFFICIENCY["latency_b1"].rule.verdict(1.5) == "partly reproduced"
     assert ec.ARCHITECTURE_EFFICIENCY["throughput_b64"].rule.verdict(0.5) == "not reproduced"

@@ -19,7 +19,7 @@ from helpers.compression.text import (
     load_text_task,
     tokens,
 )
-from helpers.compression.verdicts import assess_paired_accuracy
+from helpers.compression.verdicts import assess_accuracy
 
 PACKAGES = ("numpy", "matplotlib")
 
@@ -116,15 +116,15 @@ def test_paired_verdicts_on_constructed_seeds(monkeypatch):
     claim = text_claim("quantization", 4.0, 0.7)
     base = [0.60, 0.65, 0.70, 0.62]
     verdict = {
-        "above": assess_paired_accuracy(claim, "a", "b", [b + 0.01 for b in base], base)["verdict"],
-        "straddles": assess_paired_accuracy(
+        "above": assess_accuracy(claim, "a", "b", [b + 0.01 for b in base], base)["verdict"],
+        "straddles": assess_accuracy(
             claim, "a", "b", [b + d for b, d in zip(base, (0.01, -0.01, 0.0, 0.005), strict=True)], base
         )["verdict"],
-        "equal": assess_paired_accuracy(claim, "a", "b", base, base)["verdict"],
-        "check fails": assess_paired_accuracy(claim, "a", "b", [b + 0.01 for b in base], base, {"x": False})[
+        "equal": assess_accuracy(claim, "a", "b", base, base)["verdict"],
+        "check fails": assess_accuracy(claim, "a", "b", [b + 0.01 for b in base], base, {"x": False})[
             "verdict"
         ],
-        "one seed": assess_paired_accuracy(claim, "a", "b", [0.7], [0.6])["verdict"],
+        "one seed": assess_accuracy(claim, "a", "b", [0.7], [0.6])["verdict"],
     }
     assert verdict == {
         "above": "reproduced",

@@ -64,7 +64,7 @@ def test_several_seeds_give_the_independently_computed_accuracy_verdict(measured
         PRUNING_ACCURACY, "wide", "narrow", wide.per_seed_accuracy, narrow.per_seed_accuracy
     )
     check_accuracy_claim(reverse, wide.per_seed_accuracy, narrow.per_seed_accuracy)
-    assert "over 3+3 seeds" in entry["reason"]
+    assert "over 3 seeds" in entry["reason"]
 
 
 def test_one_seed_is_not_measurable_with_the_reason(measured):
@@ -116,3 +116,8 @@ def test_sentences_read_the_direction():
     assert "opposite direction" in what_it_shows("a", "b", [0.90, 0.91, 0.92], [0.95, 0.96, 0.97])
     assert "interval includes zero" in what_it_shows("a", "b", [0.90, 0.95], [0.91, 0.94])
     assert "one seed gives no interval" in what_it_shows("a", "b", [0.9], [0.8])
+    same = what_it_shows("a", "b", [0.9, 0.95], [0.9, 0.95])
+    assert same.endswith("both models score exactly the same on every seed, so there is no accuracy change.")
+    assert (
+        assess_accuracy(PRUNING_ACCURACY, "a", "b", [0.9, 0.95], [0.9, 0.95])["verdict"] == "not reproduced"
+    )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from .compression_expected import check_accuracy_claim, check_efficiency_claims, efficiency_claims
+from helpers.compression.claims import ARCHITECTURE_SPEED_COMPUTE_BOUND
+
+from .compression_expected import (
+    check_accuracy_claim,
+    check_cnn_deployment_study,
+    check_efficiency_claims,
+    efficiency_claims,
+)
 from .conftest import VARIANT_KEYS
 
 VARIANTS = ("cnn_standard", "cnn_separable", "cnn_separable_w050")
@@ -56,4 +63,11 @@ def test_accuracy_verdict_of_several_seeds(smoke_run, results):
         entry,
         results["model.cnn_standard.per_seed_accuracy"],
         results["model.cnn_separable.per_seed_accuracy"],
+    )
+
+
+def test_deployment_study_times_every_path_and_judges_the_widest_cnn(smoke_run):
+    run = smoke_run("04_compression_architecture")
+    check_cnn_deployment_study(
+        run.claims, run.results, "architecture", ("standard", "separable"), ARCHITECTURE_SPEED_COMPUTE_BOUND
     )

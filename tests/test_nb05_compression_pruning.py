@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.compression.claims import PRUNING_SPEED_COMPUTE_BOUND
+
 from .compression_expected import (
     check_accuracy_claim,
+    check_cnn_deployment_study,
     check_efficiency_claims,
     efficiency_claims,
     overfit_accuracies,
@@ -94,3 +97,10 @@ def test_overfit_regime_is_recorded_and_judged(smoke):
         overfit_accuracies(r["pruning.overfit.rows"], "dense_finetuned"),
     )
     assert 0 <= r["pruning.overfit.test_accuracy_dense"] <= r["pruning.overfit.train_accuracy_dense"] <= 1
+
+
+def test_deployment_study_times_every_path_and_judges_the_widest_cnn(smoke_run):
+    run = smoke_run("05_compression_pruning")
+    check_cnn_deployment_study(
+        run.claims, run.results, "pruning", ("dense", "pruned"), PRUNING_SPEED_COMPUTE_BOUND
+    )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from helpers.compression.claims import COMPUTE_BOUND_WIDTH, QUANTIZATION_SPEED_COMPUTE_BOUND
 
 from .compression_expected import (
     check_accuracy_claim,
+    check_compute_bound_claims,
     check_efficiency_claims,
     efficiency_claims,
-    efficiency_verdict,
-    median_rounds_interval,
     overfit_accuracies,
 )
 
@@ -98,17 +96,6 @@ def test_int8_study_times_every_path_and_judges_the_widest_block(smoke):
         assert len(row["round_speedups"]) == r["params.int8_rounds"]
     floors = r["quantization.paths.identity_calls"]
     assert {(f["path"], f["batch"]) for f in floors} == {(p, b) for p in paths for b in batches}
-    claims = {c["id"]: c for c in smoke.claims}
-    for (path, measure), claim in QUANTIZATION_SPEED_COMPUTE_BOUND.items():
-        entry = claims[claim.id]
-        if path not in paths:
-            assert entry["verdict"] == "not measurable here" and "int8_paths" in entry["reason"]
-            continue
-        batch = 1 if measure == "latency_b1" else 64
-        (row,) = [
-            x for x in rows if (x["path"], x["width"], x["batch"]) == (path, COMPUTE_BOUND_WIDTH, batch)
-        ]
-        low, high = median_rounds_interval(row["round_speedups"])
-        assert entry["measured"] == pytest.approx(float(np.median(row["round_speedups"])))
-        assert (entry["estimate"]["low"], entry["estimate"]["high"]) == pytest.approx((low, high))
-        assert entry["verdict"] == efficiency_verdict(low, high), (claim.id, entry)
+    check_compute_bound_claims(
+        smoke.claims, rows, QUANTIZATION_SPEED_COMPUTE_BOUND, COMPUTE_BOUND_WIDTH, paths, "int8_paths"
+    )

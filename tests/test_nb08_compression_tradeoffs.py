@@ -142,7 +142,7 @@ def test_text_task_claims_follow_from_the_recorded_runs(smoke):
         claim = text_claim(key, results["params.temperature"], results["params.alpha"])
         entry = smoke.claim(claim.id)
         assert entry["statement"] == claim.statement and entry["notebook"] == STEM
-        check_accuracy_claim(entry, arm(higher), arm(lower), paired=True)
+        check_accuracy_claim(entry, arm(higher), arm(lower))
         if key.startswith("distillation_") and key != "distillation_vs_teacher":
             (teacher_check,) = entry["checks"].values()
             teacher, alone = np.mean(arm("baseline")), np.mean(arm(lower))

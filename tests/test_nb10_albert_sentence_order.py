@@ -3,7 +3,9 @@ the controlled pairs carry no position cue, the downstream and GLUE claims are a
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from .conftest import expected_verdict
 STEM = "10_albert_sentence_order"
 TASKS = ("mlm", "nsp", "sop")
 CLAIMS = ("albert.nsp_model_sop_near_chance", "albert.sop_model_solves_nsp", "albert.sop_beats_nsp_on_sop")
+ROOT = Path(__file__).resolve().parents[1]
 Z975 = 1.959964  # two-sided 95 % normal quantile (one seed: intervals from the evaluation set)
 
 
@@ -116,3 +119,17 @@ def test_glue_claims_are_not_measurable_in_the_smoke_profile(smoke):
 
 def test_learning_curves_are_saved(smoke):
     assert (smoke.out_dir / f"{STEM}.learning-curves.png").exists()
+
+
+def test_the_run_says_whether_its_recipe_is_the_studys_choice_and_whether_its_curve_agrees(smoke):
+    r = smoke.results
+    assert r["params.truncation"] in ("starts", "junction")
+    assert isinstance(r["params.section_headings"], bool)
+    assert isinstance(r["curves.agree_with_table"], bool)
+    assert isinstance(r["cues.sop_model_beyond_cue_classifier"], bool)
+    study = ROOT / "docs" / "studies" / "sop-recipe.json"
+    if study.exists():  # the committed study: the profiles use its choice
+        chosen = json.loads(study.read_text())["chosen"]
+        assert r["recipe.study_choice"] == chosen
+        assert r["recipe.matches_study"] is True
+        assert (smoke.out_dir / f"{STEM}.recipe-study.png").exists()

@@ -15,6 +15,7 @@ from helpers.datasets.prose import (
     heldout_group,
     is_prose,
     pydoc_documents,
+    validation_split,
     wikitext_documents,
 )
 
@@ -90,9 +91,42 @@ def test_whole_docstring_keeps_parameter_and_return_prose_and_drops_doctests_and
     ]
 
 
+def test_kept_headings_open_the_first_paragraph_of_their_section_only():
+    dropped, kept = docstring_segments(NUMPYDOC), docstring_segments(NUMPYDOC, headings=True)
+    assert len(kept) == len(dropped)
+    assert kept[2] == "Parameters: " + dropped[2]
+    assert kept[3] == "Returns: " + dropped[3]
+    assert kept[4] == "Notes: " + dropped[4]
+    assert kept[:2] == dropped[:2]
+    google = "Run it.\n\nArgs:\n    x (int): The value that is used for the computation here.\n"
+    assert docstring_segments(google, headings=True) == [
+        "Args: x (int): The value that is used for the computation here."
+    ]
+
+
 def test_google_section_titles_and_directives_are_dropped():
     text = "Run it.\n\nArgs:\n    x (int): The value that is used for the computation here.\n\n.. versionadded:: 1.2\n"
     assert docstring_segments(text) == ["x (int): The value that is used for the computation here."]
+
+
+def test_validation_split_is_by_group_deterministic_and_leaves_the_held_out_documents_alone():
+    corpus = build_corpus(("pydoc_topics",), heldout_fraction=0.2)
+    fitting, validation = validation_split(corpus.train, 0.2)
+    assert (fitting, validation) == validation_split(corpus.train, 0.2)
+    assert set(fitting) | set(validation) == set(corpus.train)
+    assert not {d.group for d in fitting} & {d.group for d in validation}
+    assert not set(validation) & set(corpus.heldout)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        validation_split(corpus.train, 1.0)
+    with pytest.raises(ValueError, match="Unknown split unit 'topic'"):
+        validation_split(corpus.train, 0.2, unit="topic")
+
+
+def test_a_validation_split_by_document_puts_documents_of_one_group_on_both_sides():
+    corpus = build_corpus(("pydoc_topics", "numpy"))
+    fitting, validation = validation_split(corpus.train, unit="document")
+    assert set(fitting) | set(validation) == set(corpus.train) and not set(fitting) & set(validation)
+    assert {d.group for d in fitting} & {d.group for d in validation}
 
 
 def test_pydoc_topics_give_multi_segment_documents_in_a_stable_order():

@@ -24,6 +24,7 @@ from helpers.core.params import require
 
 TASKS = ("mlm", "nsp", "sop")
 CONSTRUCTIONS = ("controlled", "cued")
+TRUNCATIONS = ("junction", "starts")
 ORIGINAL, NOT_ORIGINAL = 0, 1
 IGNORE = -100
 
@@ -127,24 +128,34 @@ def opening_share(pairs: Sequence[Pair]) -> dict[int, float]:
     return shares
 
 
-def truncate_pair(first: Sequence[int], second: Sequence[int], budget: int) -> tuple[list[int], list[int]]:
-    """Fit two segments into `budget` tokens, keeping the junction: the first loses its start, the second its end;
-    the longer one is cut first, so neither drops below half the budget unless it is shorter."""
+def truncate_pair(
+    first: Sequence[int], second: Sequence[int], budget: int, truncation: str = "junction"
+) -> tuple[list[int], list[int]]:
+    """Fit two segments into `budget` tokens; the longer one is cut first, so neither drops below half the budget
+    unless it is shorter. 'junction' keeps the junction (the first loses its start, the second its end);
+    'starts' keeps the start of each segment (where a section heading or a topic sentence is)."""
     require(budget >= 2, f"A pair needs a budget of at least 2 tokens, got {budget}; raise max_len.")
+    require(
+        truncation in TRUNCATIONS, f"Unknown truncation {truncation!r}; use one of {', '.join(TRUNCATIONS)}."
+    )
     la, lb = len(first), len(second)
     if la + lb <= budget:
         return list(first), list(second)
     keep_a = min(la, max(budget // 2, budget - lb))
     keep_b = min(lb, budget - keep_a)
-    return list(first[la - keep_a :]), list(second[:keep_b])
+    kept_first = first[la - keep_a :] if truncation == "junction" else first[:keep_a]
+    return list(kept_first), list(second[:keep_b])
 
 
-def encode_pairs(pairs: Sequence[Pair], special: SpecialTokens, max_len: int) -> dict[str, torch.Tensor]:
-    """[CLS] A [SEP] B [SEP] with token types 0/1, padded to the longest pair; also `pair_labels`."""
+def encode_pairs(
+    pairs: Sequence[Pair], special: SpecialTokens, max_len: int, truncation: str = "junction"
+) -> dict[str, torch.Tensor]:
+    """[CLS] A [SEP] B [SEP] with token types 0/1 (long pairs cut by `truncation`, see `truncate_pair`), padded to
+    the longest pair; also `pair_labels`."""
     require(max_len >= 5, f"max_len={max_len} is too short for [CLS] A [SEP] B [SEP]; use at least 5.")
     rows, types = [], []
     for pair in pairs:
-        a, b = truncate_pair(pair.first, pair.second, max_len - 3)
+        a, b = truncate_pair(pair.first, pair.second, max_len - 3, truncation)
         rows.append([special.cls, *a, special.sep, *b, special.sep])
         types.append([0] * (len(a) + 2) + [1] * (len(b) + 1))
     width = max(len(r) for r in rows)

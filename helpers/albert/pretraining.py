@@ -76,11 +76,12 @@ class TrainSettings:
     weight_decay: float = 0.01
     batch_size: int
     bf16: bool = False
-    # data: sequence length, n-gram masking and how sentence pairs are built
+    # data: sequence length, n-gram masking, how sentence pairs are built and how long pairs are cut
     max_len: int
     mask_rate: float = 0.15
     max_ngram: int = 3
     construction: str = "controlled"
+    truncation: str = "junction"
     # evaluation
     eval_every: int = 50
 
@@ -115,7 +116,7 @@ def make_batch(
     rng: np.random.Generator,
 ) -> dict[str, torch.Tensor]:
     """n pairs for `task`, encoded and masked: input_ids, token_type_ids, attention_mask, labels, pair_labels."""
-    batch = encode_pairs(builder.pairs(task, n, rng), special, settings.max_len)
+    batch = encode_pairs(builder.pairs(task, n, rng), special, settings.max_len, settings.truncation)
     batch["input_ids"], batch["labels"] = mask_tokens(
         batch["input_ids"], special, rng, settings.mask_rate, settings.max_ngram
     )

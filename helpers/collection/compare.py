@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.collection.provenance import machine_name
 from helpers.collection.report import measured_text, table_cell
 from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Rule
+from helpers.core.environment import machine_name
 from helpers.core.results import read_json
 
 CONCLUSIVE = (REPRODUCED, PARTLY, NOT_REPRODUCED)  # the verdicts an interval decided

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from helpers.compression.claims import COMPUTE_BOUND_WIDTH, QUANTIZATION_SPEED_COMPUTE_BOUND, SPEED_BATCH
-from helpers.compression.deployment import Int8Timing, timing_of
+from helpers.compression.claims import SPEED_BATCH
+from helpers.compression.deployment import PairTiming, timing_of
 from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
 from helpers.core.results import record
@@ -21,7 +21,6 @@ from helpers.core.stats import (
     median_interval,
     paired_difference_interval,
     welch,
-    welch_interval,
 )
 
 NO_SE = "one seed gives no interval; run a profile with ≥ 2 seeds (cpu uses ≥ 3)"
@@ -97,41 +96,33 @@ def assess_efficiency(
     return entries
 
 
-def assess_int8_speed(timings: Sequence[Int8Timing]) -> list[dict[str, Any]]:
-    """Assess the compute-bound int8 speed claims, one per path and measure, on the block of width
-    COMPUTE_BOUND_WIDTH: batch-1 latency and batch-64 throughput, each the median speedup over the paired rounds."""
+def assess_compute_bound(
+    claims: Mapping[tuple[str, str], Claim],
+    timings: Sequence[PairTiming],
+    width: int,
+    labels: tuple[str, str],
+    paths_parameter: str,
+) -> list[dict[str, Any]]:
+    """Assess compute-bound speed claims, one per path and measure, on the timings at `width`: batch-1 latency and
+    batch-64 throughput, each the median speedup of the candidate over the baseline across the paired rounds (a
+    path not timed reads not measurable, naming the notebook parameter `paths_parameter` that adds it)."""
     entries = []
     timed = {t.path for t in timings}
-    for (path, measure), claim in QUANTIZATION_SPEED_COMPUTE_BOUND.items():
+    baseline, candidate = labels
+    for (path, measure), claim in claims.items():
         if path not in timed:
-            reason = f"{path} was not timed in this run; add it to the study's paths (int8_paths)"
+            reason = f"{path} was not timed in this run; add it to the study's paths ({paths_parameter})"
             entries.append(claim.assess(None, missing_reason=reason))
             continue
         batch = SPEED_BATCH[measure]
-        timing = timing_of(timings, path, COMPUTE_BOUND_WIDTH, batch)
+        timing = timing_of(timings, path, width, batch)
         note = (
-            f"{path}, width {COMPUTE_BOUND_WIDTH}, batch {batch}: fp32 {timing.fp32_ms:.3g} ms, int8 "
-            f"{timing.int8_ms:.3g} ms per call, {efficiency_sentence(measure, timing.speedup.value)} (rounds timed "
-            f"alternately)"
+            f"{path}, width {width}, batch {batch}: {baseline} {timing.baseline_ms:.3g} ms, {candidate} "
+            f"{timing.candidate_ms:.3g} ms per call, {efficiency_sentence(measure, timing.speedup.value)} (rounds "
+            f"timed alternately)"
         )
         entries.append(claim.assess(timing.speedup, note=note))
     return entries
-
-
-def what_it_shows(higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]) -> str:
-    """One sentence on what the seeds show about `higher` being more accurate than `lower`: the difference in
-    points with its 95 % Welch interval, and which side of zero the interval lies on."""
-    a, b = mean_std(acc_higher), mean_std(acc_lower)
-    head = f"{higher} {100 * a.mean:.2f}% vs {lower} {100 * b.mean:.2f}%"
-    if welch(acc_higher, acc_lower) is None:
-        return f"{head} (difference {100 * (a.mean - b.mean):+.2f} pts); {NO_SE}."
-    return _difference_sentence(
-        head,
-        "difference",
-        welch_interval(acc_higher, acc_lower),
-        f"{len(acc_higher)}+{len(acc_lower)}",
-        lower,
-    )
 
 
 def _difference_sentence(head: str, kind: str, d: Estimate, seeds: str, lower: str) -> str:
@@ -140,6 +131,8 @@ def _difference_sentence(head: str, kind: str, d: Estimate, seeds: str, lower: s
         f"{head}: {kind} {100 * d.value:+.2f} pts, {round(100 * d.level)} % interval {100 * d.low:+.2f} to "
         f"{100 * d.high:+.2f} pts over {seeds} seeds"
     )
+    if d.low == d.high == 0:
+        return f"{text}: both models score exactly the same on every seed, so there is no accuracy change."
     if d.low > 0:
         return f"{text}: the claimed direction, the whole interval above zero."
     if d.high < 0:
@@ -154,21 +147,9 @@ def accuracy_gain_beyond_se(higher: Sequence[float], lower: Sequence[float]) -> 
     return None if d is None else d.beyond_se
 
 
-def assess_accuracy(
-    claim: Claim, higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]
-) -> dict[str, Any]:
-    """Assess a claim that `higher` is more accurate than `lower`: the difference of mean accuracies with its
-    Welch interval over seeds (inconclusive when the interval includes zero), with the sentence."""
-    shows = what_it_shows(higher, lower, acc_higher, acc_lower)
-    if welch(acc_higher, acc_lower) is None:
-        return claim.assess(None, missing_reason=shows)
-    return claim.assess(welch_interval(acc_higher, acc_lower), note=shows)
-
-
-def what_it_shows_paired(
-    higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]
-) -> str:
-    """One sentence on what the paired seeds show about `higher` being more accurate than `lower`."""
+def what_it_shows(higher: str, lower: str, acc_higher: Sequence[float], acc_lower: Sequence[float]) -> str:
+    """One sentence on what the seeds show about `higher` being more accurate than `lower`: the mean per-seed
+    difference in points with its 95 % paired t interval, and which side of zero the interval lies on."""
     a, b = mean_std(acc_higher), mean_std(acc_lower)
     head = f"{higher} {100 * a.mean:.2f}% vs {lower} {100 * b.mean:.2f}%"
     if len(acc_higher) < 2:
@@ -177,7 +158,7 @@ def what_it_shows_paired(
     return _difference_sentence(head, "paired difference", d, str(d.n), lower)
 
 
-def assess_paired_accuracy(
+def assess_accuracy(
     claim: Claim,
     higher: str,
     lower: str,
@@ -187,7 +168,7 @@ def assess_paired_accuracy(
 ) -> dict[str, Any]:
     """Assess a claim that `higher` is more accurate than `lower` on per-seed pairs: the mean paired difference with
     its t interval (inconclusive when it includes zero), 'not measurable at this scale' when a check fails."""
-    shows = what_it_shows_paired(higher, lower, acc_higher, acc_lower)
+    shows = what_it_shows(higher, lower, acc_higher, acc_lower)
     if len(acc_higher) < 2:
         return claim.assess(None, missing_reason=shows)
     return claim.assess(paired_difference_interval(acc_higher, acc_lower), note=shows, checks=checks)

@@ -1,4 +1,5 @@
-"""What this machine is: CPU, RAM, GPU, library versions, RAPIDS availability and the hosting platform."""
+"""What this machine is: CPU, RAM, GPU, library versions, RAPIDS availability and the hosting platform; its
+folder-safe name; and the git revision the project's code runs from."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import importlib
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 KEY_LIBRARIES = (
     "numpy",
@@ -244,3 +248,42 @@ def rapids_install_hint(report: dict[str, Any]) -> str:
     if report["platform"] in ("colab", "kaggle"):
         return f"Run `pip install -e '.[{extra}]'` in the setup cell, then restart the runtime."
     return f"Install the pip extra with `pip install -e '.[{extra}]'`, or create the conda env: `conda env create -f environment.yml`."
+
+
+def machine_name(environment: dict[str, Any]) -> str:
+    """A short folder-safe name for the hardware: the GPU model (e.g. 'h200', '2x-a100'), else the CPU model and
+    its logical cores (e.g. 'amd-epyc-2core', 'intel-xeon-platinum-8480c-2core'; 'cpu-2core' when it is unknown),
+    so that two different 2-core machines never publish under one name."""
+    gpus = environment.get("gpus") or []
+    if gpus:
+        model = re.sub(r"\b(nvidia|geforce|tesla)\b", "", gpus[0]["name"].lower())
+        slug = re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "gpu"
+        return slug if len(gpus) == 1 else f"{len(gpus)}x-{slug}"
+    cpu = environment["cpu"]
+    model = re.sub(r"\((r|tm)\)|\bcpu\b|@.*$|\b\d+-core processor\b", " ", (cpu.get("model") or "").lower())
+    prefix = re.sub(r"[^a-z0-9]+", "-", model).strip("-")[:32].strip("-") or "cpu"
+    return f"{prefix}-{cpu['logical_cores']}core"
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout
+
+
+def read_git_revision() -> dict[str, Any]:
+    """The commit the collection's code ran from, and whether (and in how many files) the tree differed from it.
+
+    Only a count of changed files is kept, never their names: a run folder may be published.
+    None outside a git checkout of this project."""
+    top = _git("rev-parse", "--show-toplevel")
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain")
+    if top is None or commit is None or status is None or Path(top.strip()).resolve() != PROJECT_ROOT:
+        return {"commit": None, "modified": None, "changed_files": 0}
+    changed = sum(1 for line in status.splitlines() if line.strip())
+    return {"commit": commit.strip(), "modified": changed > 0, "changed_files": changed}

@@ -4,7 +4,9 @@ The default sources ship with every install of the project and need no download:
 topics that `pydoc` shows (`pydoc_data.topics`) and the whole docstrings of the modules, classes and functions of
 the standard library and of installed scientific packages, read with `ast` (nothing is imported or executed). A
 reference topic keeps its prose paragraphs; a docstring keeps every paragraph of text, parameter and return
-descriptions included, and drops code, doctests, directives and headings. Segments stay in their original order.
+descriptions included, and drops code, doctests and directives; its section headings ("Parameters", "Returns",
+"Args:") are dropped, or with `headings=True` kept at the start of their section's first paragraph (section order
+is the discourse structure of the genre). Segments stay in their original order.
 Extraction is deterministic for a given Python and set of package versions and is cached under
 `helpers.core.results.cache_dir()`.
 """
@@ -175,21 +177,24 @@ def is_docstring_text(text: str) -> bool:
     return letters >= 0.75 * len(text) and codey <= 0.25 * len(words)
 
 
-def docstring_segments(text: str) -> list[str]:
+def docstring_segments(text: str, headings: bool = False) -> list[str]:
     """Every text paragraph of a whole docstring in order, parameter and return descriptions included; doctests,
-    code, directives, headings and Google-style section titles are dropped."""
-    segments = []
+    code and directives are dropped, and so are section headings (numpy-style underlined, Google-style "Args:")
+    unless `headings`, which puts each one at the start of the first kept paragraph of its section."""
+    segments, heading = [], ""
     for paragraph in split_paragraphs(text):
         if paragraph[0].startswith(HEADING):
+            heading = paragraph[0].removeprefix(HEADING)
             continue
         if _GOOGLE_SECTION.match(paragraph[0]):
-            paragraph = paragraph[1:]
+            heading, paragraph = paragraph[0].strip().removesuffix(":"), paragraph[1:]
         if not paragraph or any(line.lstrip().startswith((">>>", "...", "$ ")) for line in paragraph):
             continue
         lines = [line.strip() for line in paragraph if not line.lstrip().startswith((".. ", "::"))]
         cleaned = clean_inline(" ".join(lines).removesuffix("::"))
         if is_docstring_text(cleaned):
-            segments.append(cleaned)
+            segments.append(f"{heading}: {cleaned}" if headings and heading else cleaned)
+            heading = ""
     return segments
 
 
@@ -211,13 +216,14 @@ def _python_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def docstring_documents(root: Path, prefix: str) -> list[Document]:
-    """One document per docstring with at least two text segments, grouped by module file."""
+def docstring_documents(root: Path, prefix: str, headings: bool = False) -> list[Document]:
+    """One document per docstring with at least two text segments, grouped by module file (section headings kept
+    at the start of their first paragraph with `headings`)."""
     documents: list[Document] = []
     for path in _python_files(root):
         module = prefix + "/" + path.relative_to(root).with_suffix("").as_posix()
         for name, doc in _docstrings(path):
-            segments = docstring_segments(doc)
+            segments = docstring_segments(doc, headings)
             if len(segments) >= 2:
                 documents.append(Document(f"{module}:{name}", module, tuple(segments)))
     return documents
@@ -298,15 +304,16 @@ def source_versions(sources: Iterable[str]) -> dict[str, str]:
     return versions
 
 
-def extract_documents(source: str) -> list[Document]:
-    """All documents of one source: 'pydoc_topics', 'stdlib', an installed package name, 'wikitext' or a folder."""
+def extract_documents(source: str, headings: bool = False) -> list[Document]:
+    """All documents of one source: 'pydoc_topics', 'stdlib', an installed package name, 'wikitext' or a folder
+    (`headings`: docstring section headings kept, see `docstring_segments`)."""
     if source == "pydoc_topics":
         return pydoc_documents()
     if source == "stdlib":
-        return docstring_documents(Path(sysconfig.get_paths()["stdlib"]), "stdlib")
+        return docstring_documents(Path(sysconfig.get_paths()["stdlib"]), "stdlib", headings)
     if source in PACKAGE_DISTRIBUTIONS:
         root = _package_root(source)
-        return [] if root is None else docstring_documents(root, source)
+        return [] if root is None else docstring_documents(root, source, headings)
     if source == "wikitext":
         return wikitext_documents()
     require(
@@ -317,17 +324,25 @@ def extract_documents(source: str) -> list[Document]:
     return folder_documents(Path(source).expanduser())
 
 
-def cached_documents(source: str) -> list[Document]:
-    """All documents of one source, extracted once per source version and read back from the verified cache."""
+def cached_documents(source: str, headings: bool = False) -> list[Document]:
+    """All documents of one source, extracted once per source version (and `headings` choice) and read back from
+    the verified cache."""
     versions = source_versions([source])
     if source not in versions:  # a folder or wikitext: not cached (a folder's contents may change)
-        return extract_documents(source)
-    key = hashlib.sha256(json.dumps([CORPUS_VERSION, source, versions[source]]).encode()).hexdigest()[:16]
+        return extract_documents(source, headings)
+    identity = [CORPUS_VERSION, source, versions[source], *(["headings"] if headings else [])]
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     path = cache_dir() / "prose_corpus" / f"{source}-{key}.json"
-    holds = {"corpus_version": CORPUS_VERSION, "source": source, "source_version": versions[source]}
+    holds = {
+        "corpus_version": CORPUS_VERSION,
+        "source": source,
+        "source_version": versions[source],
+        "headings": headings,
+    }
 
     def build(tmp: Path) -> None:
-        write_json_atomic(tmp, [[d.doc_id, d.group, list(d.segments)] for d in extract_documents(source)])
+        documents = extract_documents(source, headings)
+        write_json_atomic(tmp, [[d.doc_id, d.group, list(d.segments)] for d in documents])
 
     return [Document(d[0], d[1], tuple(d[2])) for d in json.loads(verified(path, holds, build).read_text())]
 
@@ -342,13 +357,15 @@ def build_corpus(
     sources: Sequence[str] = DEFAULT_SOURCES,
     heldout_fraction: float = 0.1,
     max_documents: int | None = None,
+    headings: bool = False,
 ) -> Corpus:
-    """Documents from `sources`, split by group into training and held-out documents (cached extraction)."""
+    """Documents from `sources`, split by group into training and held-out documents (cached extraction;
+    `headings`: docstring section headings kept at the start of their first paragraph)."""
     require(len(sources) > 0, "No corpus source given; use e.g. sources=('pydoc_topics', 'stdlib').")
     require(
         0 < heldout_fraction < 1, f"heldout_fraction={heldout_fraction} must be between 0 and 1, e.g. 0.1."
     )
-    documents = [d for source in sources for d in cached_documents(source)]
+    documents = [d for source in sources for d in cached_documents(source, headings)]
     if max_documents is not None:
         require(max_documents >= 4, f"max_documents={max_documents} is too small; keep at least 4 documents.")
         step = max(1, len(documents) // max_documents)
@@ -361,3 +378,24 @@ def build_corpus(
         "need at least 2 — add sources or a larger folder, or change heldout_fraction.",
     )
     return Corpus(train, heldout, tuple(sources))
+
+
+SPLIT_UNITS = ("group", "document")  # validation documents chosen by module, or one by one
+
+
+def validation_split(
+    documents: Sequence[Document], fraction: float = 0.1, unit: str = "group"
+) -> tuple[tuple[Document, ...], tuple[Document, ...]]:
+    """Training documents split again into (fitting, validation), independently of the held-out split, by group
+    (no module on both sides) or by document: settings are chosen on validation documents so that the held-out
+    ones stay unseen until the final table."""
+    require(0 < fraction < 1, f"validation fraction={fraction} must be between 0 and 1, e.g. 0.1.")
+    require(unit in SPLIT_UNITS, f"Unknown split unit {unit!r}; use one of {SPLIT_UNITS}.")
+    key = (lambda d: d.group) if unit == "group" else (lambda d: d.doc_id)
+    validation = tuple(d for d in documents if heldout_group(f"validation:{key(d)}", fraction))
+    fitting = tuple(d for d in documents if not heldout_group(f"validation:{key(d)}", fraction))
+    require(
+        len(fitting) >= 2 and len(validation) >= 2,
+        f"{len(documents)} documents give {len(validation)} validation documents; use a larger corpus.",
+    )
+    return fitting, validation
