@@ -20,6 +20,7 @@ REPRODUCED, PARTLY, NOT_REPRODUCED, INCONCLUSIVE, NOT_MEASURABLE = (
     "inconclusive",
     "not measurable here",
 )
+NEGLIGIBLE_ACCURACY_CHANGE = 0.005  # the accuracy rule's negligible change (half a point), as it declares it
 
 
 MEASURES = ("size", "latency_b1", "throughput_b64")
@@ -79,7 +80,11 @@ def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[f
     elif low == high == 0:  # every seed's two models score the same: no increase
         assert entry["verdict"] == NOT_REPRODUCED, entry
     elif min(abs(low), abs(high)) > 1e-12:  # a bound at exactly zero is decided by round-off, not by the rule
-        expected = REPRODUCED if low > 0 else NOT_REPRODUCED if high <= 0 else INCONCLUSIVE
+        negligible = entry["rule"].get(
+            "negligible", 0.0
+        )  # runs judged before the rule declared one have none
+        assert negligible in (0.0, NEGLIGIBLE_ACCURACY_CHANGE), entry["rule"]
+        expected = REPRODUCED if low > 0 else NOT_REPRODUCED if high <= negligible else INCONCLUSIVE
         assert entry["verdict"] == expected, (entry, computed)
 
 

@@ -130,8 +130,13 @@ def expected_verdict(claim: dict[str, Any]) -> str:
 
     sides = [side(rule["rel_tol"] if rule["kind"] == "within" else target)]
     sides += [side(partly)] if partly is not None else []
+    negligible = rule.get("negligible", 0.0)  # rules stored before it existed have none
+    if negligible:  # one-sided rules only: the target moved towards the claim
+        sides.append(
+            side(target + negligible if rule["kind"] in ("at_least", "greater_than") else target - negligible)
+        )
     if sides[0] == 1:
         return "reproduced"
     if sides[-1] == -1:
         return "not reproduced"
-    return "partly reproduced" if sides == [-1, 1] else "inconclusive"
+    return "partly reproduced" if sides == [-1, 1] and partly is not None else "inconclusive"

@@ -29,7 +29,7 @@ from helpers.core.claims import (
     load_declarations,
     within,
 )
-from helpers.core.stats import accuracy_interval, mean_interval, median_interval
+from helpers.core.stats import accuracy_interval, mean_interval, median_interval, ratio_interval
 
 from .conftest import expected_verdict
 
@@ -124,6 +124,61 @@ def test_inconclusive_says_how_many_samples_would_decide():
     needed = int(re.search(r"about ([\d,]+) seeds \(here 4\)", entry["reason"])[1].replace(",", ""))
     half = entry["measured"] - entry["estimate"]["low"]
     assert needed == math.ceil(4 * (half / (entry["measured"] - 1.0)) ** 2) > 4
+
+
+def test_a_ratios_samples_to_decide_are_counted_on_the_log_scale():
+    estimate = ratio_interval(
+        [2.2, 4.0, 3.1], [1.0, 1.0, 1.0]
+    )  # geometric mean 2.99, interval symmetric on logs
+    entry = make_claim(at_least(2.0)).assess(estimate)
+    assert entry["verdict"] == INCONCLUSIVE and estimate.log_scale
+    needed = int(re.search(r"about ([\d,]+) seeds \(here 3\)", entry["reason"])[1].replace(",", ""))
+    half_on_logs = math.log(estimate.value) - math.log(estimate.low)
+    assert needed == math.ceil(3 * (half_on_logs / math.log(estimate.value / 2.0)) ** 2)
+
+
+# greater_than(0, negligible=0.005): a rise is reproduced above 0 and not reproduced wholly short of +0.005.
+NEGLIGIBLE = {
+    "clearly above the negligible bound": ([0.02, 0.03, 0.025], REPRODUCED),
+    "small but wholly above zero": ([0.001, 0.0012, 0.0011], REPRODUCED),
+    "around zero, wholly short of the bound": ([-0.001, 0.001, 0.0], NOT_REPRODUCED),
+    "exactly zero on every seed": ([0.0, 0.0, 0.0], NOT_REPRODUCED),
+    "straddling zero and the bound": ([-0.01, 0.02, 0.004], INCONCLUSIVE),
+    "clearly below": ([-0.03, -0.02, -0.025], NOT_REPRODUCED),
+}
+
+
+@pytest.mark.parametrize("case", NEGLIGIBLE)
+def test_a_negligible_change_is_not_reproduced_and_the_stored_claim_rederives_it(case):
+    values, verdict = NEGLIGIBLE[case]
+    entry = make_claim(greater_than(0, negligible=0.005)).assess(mean_interval(values))
+    assert entry["verdict"] == verdict == expected_verdict(entry)
+    assert "not reproduced when wholly short of 0.005 (a negligible change)" in entry["reason"]
+
+
+def test_inconclusive_with_a_negligible_change_names_the_nearer_threshold():
+    estimate = mean_interval([-0.01, 0.02, 0.004])  # mean 0.0047: nearer the negligible bound than zero
+    entry = make_claim(greater_than(0, negligible=0.005)).assess(estimate)
+    assert "straddles the target (0) and the negligible-change bound (0.005)" in entry["reason"]
+    needed = int(re.search(r"about ([\d,]+) seeds \(here 3\)", entry["reason"])[1].replace(",", ""))
+    upper, lower = estimate.high - estimate.value, estimate.value - estimate.low
+    to_bound = math.ceil(3 * (upper / (0.005 - estimate.value)) ** 2)
+    to_zero = math.ceil(3 * (lower / estimate.value) ** 2)
+    assert needed == min(to_bound, to_zero)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        lambda: Rule("within", 1.0, rel_tol=0.1, negligible=0.01),
+        lambda: greater_than(2, partly=1.25, negligible=0.1),
+        lambda: greater_than(0, negligible=-0.1),
+    ],
+    ids=["within", "with a partly bound", "negative"],
+)
+def test_a_negligible_change_only_on_a_one_sided_rule_without_partly(rule):
+    with pytest.raises(ValueError, match="negligible"):
+        rule()
 
 
 def test_within_judges_the_interval_against_the_band():

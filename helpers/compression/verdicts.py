@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from helpers.compression.claims import SPEED_BATCH
+from helpers.compression.claims import NEGLIGIBLE_ACCURACY_CHANGE, SPEED_BATCH
 from helpers.compression.deployment import PairTiming, timing_of
 from helpers.compression.measure import PairedLatency, VariantResult, efficiency_ratios
 from helpers.core.claims import Claim
@@ -137,6 +137,11 @@ def _difference_sentence(head: str, kind: str, d: Estimate, seeds: str, lower: s
         return f"{text}: the claimed direction, the whole interval above zero."
     if d.high < 0:
         return f"{text}: the opposite direction: {lower} is the more accurate one, the whole interval below zero."
+    if d.high <= NEGLIGIBLE_ACCURACY_CHANGE:
+        return (
+            f"{text}: the interval includes zero and stops short of +{100 * NEGLIGIBLE_ACCURACY_CHANGE:g} pts, so "
+            "any change in the claimed direction is negligible."
+        )
     return f"{text}: the interval includes zero, so no accuracy change is measurable either way."
 
 

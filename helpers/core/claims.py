@@ -27,47 +27,70 @@ _SYMBOLS = {"at_least": "≥", "greater_than": ">", "at_most": "≤", "less_than
 
 @dataclass(frozen=True)
 class Judgement:
-    """A rule's verdict on an estimate; when inconclusive, which bound the interval straddles and where it is."""
+    """A rule's verdict on an estimate; when inconclusive, the thresholds the interval straddles, by name."""
 
     verdict: str
-    straddled: str = ""
-    threshold: float | None = None
+    straddled: tuple[tuple[str, float], ...] = ()
 
     def to_decide(self, estimate: Estimate) -> str:
-        """For an inconclusive verdict: about how many samples of the observed spread would exclude the threshold."""
-        distance = abs(estimate.value - self.threshold)
-        width = (
-            estimate.value - estimate.low
-            if estimate.value >= self.threshold
-            else estimate.high - estimate.value
-        )
-        place = f"straddles {self.straddled} ({self.threshold:.4g})"
-        if not math.isfinite(width):
+        """For an inconclusive verdict: about how many samples of the observed spread would make the interval
+        exclude a straddled threshold (the nearest one the estimate lies clear of)."""
+        place = " and ".join(f"{name} ({threshold:.4g})" for name, threshold in self.straddled)
+        if not math.isfinite(estimate.high - estimate.low):
             return f"two or more {estimate.samples or 'samples'} give an interval to judge on"
-        if estimate.level is None or distance == 0 or width == 0:
-            return f"the estimate sits on {self.straddled} ({self.threshold:.4g}): no number of samples separates it"
-        needed = math.ceil(estimate.n * (width / distance) ** 2)
+        needed = [
+            _samples_to_exclude(estimate, threshold)
+            for _, threshold in self.straddled
+            if estimate.level is not None and estimate.value != threshold
+        ]
+        needed = [n for n in needed if n is not None]
+        if not needed:
+            return f"the estimate sits on {place}: no number of samples separates it"
         return (
-            f"the interval {place}; about {needed:,} {estimate.samples or 'samples'} (here {estimate.n:,}) at this "
-            "spread would make it exclude the threshold"
+            f"the interval straddles {place}; about {min(needed):,} {estimate.samples or 'samples'} (here "
+            f"{estimate.n:,}) at this spread would make it exclude {'a' if len(self.straddled) > 1 else 'the'} "
+            "threshold"
         )
+
+
+def _samples_to_exclude(estimate: Estimate, threshold: float) -> int | None:
+    """Samples that would shrink the interval's half on `threshold`'s side (as 1/√n, on the log scale for a
+    ratio's interval) to end short of it; None when that half has zero width."""
+    scale = math.log if estimate.log_scale and threshold > 0 else float
+    value, low, high, bound = (scale(x) for x in (estimate.value, estimate.low, estimate.high, threshold))
+    width = value - low if value > bound else high - value
+    if width == 0:
+        return None
+    return math.ceil(estimate.n * (width / abs(value - bound)) ** 2)
 
 
 @dataclass(frozen=True)
 class Rule:
-    """How a measured number becomes a verdict: a comparison with `target`, optionally a looser `partly` bound."""
+    """How a measured number becomes a verdict: a comparison with `target`, optionally a looser `partly` bound, and
+    optionally a `negligible` change: an interval wholly short of the bound moved that far to the claimed side shows
+    no change worth the name, so it is not reproduced rather than inconclusive."""
 
     kind: str
     target: float
     partly: float | None = None
     rel_tol: float = 0.0
     abs_tol: float = 0.0
+    negligible: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in (*_SYMBOLS, "within"):
             raise ValueError(
                 f"Unknown rule kind {self.kind!r}; use at_least, greater_than, at_most, less_than or within."
             )
+        if self.negligible < 0 or (self.negligible and (self.kind == "within" or self.partly is not None)):
+            raise ValueError(
+                f"negligible={self.negligible} must be ≥ 0, and 0 for a `within` rule or one with a partly bound "
+                "(their bands already say how close counts)."
+            )
+
+    def _claimed_side(self, bound: float, distance: float) -> float:
+        """`bound` moved `distance` towards the claimed side (up for at_least and greater_than, else down)."""
+        return bound + distance if self.kind in ("at_least", "greater_than") else bound - distance
 
     def _tolerance(self, relative: float) -> float:
         """The half-width of a `within` band at relative tolerance `relative` (never below abs_tol)."""
@@ -97,12 +120,17 @@ class Rule:
             return text + (f" (partly within {self.partly:.0%})" if self.partly is not None else "")
         symbol = _SYMBOLS[self.kind]
         text = f"measured {symbol} {self.target:g}"
-        return text + (f" (partly {symbol} {self.partly:g})" if self.partly is not None else "")
+        text += f" (partly {symbol} {self.partly:g})" if self.partly is not None else ""
+        if self.negligible:
+            short_of = self._claimed_side(self.target, self.negligible)
+            text += f"; not reproduced when wholly short of {short_of:g} (a negligible change)"
+        return text
 
     def judge(self, estimate: Estimate) -> Judgement:
         """The verdict the interval supports: reproduced when it lies wholly on the claim's side of the target,
         partly when wholly between the partly bound and the target, not reproduced when wholly on the other side
-        (of the partly bound, where there is one), inconclusive when it straddles a bound."""
+        (of the partly bound, where there is one, or of the target moved by the negligible change), inconclusive
+        when it straddles a bound."""
         strict = self.rel_tol if self.kind == "within" else self.target
         bounds = [("the target", strict)] + (
             [("the partly bound", self.partly)] if self.partly is not None else []
@@ -110,12 +138,17 @@ class Rule:
         sides = [self._side(estimate, bound) for _, bound in bounds]
         if sides[0] == 1:
             return Judgement(REPRODUCED)
+        if self.negligible:
+            bounds.append(("the negligible-change bound", self._claimed_side(self.target, self.negligible)))
+            sides.append(self._side(estimate, bounds[-1][1]))
         if sides[-1] == -1:
             return Judgement(NOT_REPRODUCED)
-        if len(sides) == 2 and sides == [-1, 1]:
+        if len(sides) == 2 and sides == [-1, 1] and self.partly is not None:
             return Judgement(PARTLY)
-        name, bound = bounds[sides.index(None)]
-        return Judgement(INCONCLUSIVE, name, self._threshold(bound, estimate.value))
+        straddled = [(name, bound) for (name, bound), side in zip(bounds, sides, strict=True) if side is None]
+        return Judgement(
+            INCONCLUSIVE, tuple((name, self._threshold(bound, estimate.value)) for name, bound in straddled)
+        )
 
     def _threshold(self, bound: float, value: float) -> float:
         """The threshold value a straddled `bound` stands for (for `within`, the band edge nearest `value`)."""
@@ -143,9 +176,10 @@ def at_least(target: float, partly: float | None = None) -> Rule:
     return Rule("at_least", target, partly)
 
 
-def greater_than(target: float, partly: float | None = None) -> Rule:
-    """Reproduced when measured > target; partly when measured > partly."""
-    return Rule("greater_than", target, partly)
+def greater_than(target: float, partly: float | None = None, negligible: float = 0.0) -> Rule:
+    """Reproduced when measured > target; partly when measured > partly; not reproduced when wholly ≤ target +
+    negligible."""
+    return Rule("greater_than", target, partly, negligible=negligible)
 
 
 def at_most(target: float, partly: float | None = None) -> Rule:
@@ -268,7 +302,10 @@ def load_declarations(path: Path) -> Declarations:
             fail(where, f"source {table['source']!r} is not a key of [sources] ({', '.join(sources)}).")
         rule = table["rule"]
         if not {"kind", "target"} <= set(rule) <= set(RULE_FIELDS):
-            fail(where, f"rule takes kind and target, optionally partly, rel_tol and abs_tol; got {rule}.")
+            fail(
+                where,
+                f"rule takes kind and target, optionally partly, rel_tol, abs_tol and negligible; got {rule}.",
+            )
         try:
             claims[name] = Claim(
                 **{**table, "source": sources[table["source"]], "rule": Rule.from_dict(rule)}

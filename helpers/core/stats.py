@@ -78,6 +78,7 @@ class Estimate:
     of: str
     n: int = 1
     samples: str = ""  # what n counts ("seeds", "paired rounds", "held-out examples"); "" for an exact value
+    log_scale: bool = False  # the interval is symmetric on the log scale (a ratio's), not on the value's own
 
     def __post_init__(self) -> None:
         require(
@@ -215,7 +216,7 @@ def ratio_interval(
     on_logs = mean_interval(logs, samples, level)
     of = f"geometric mean of {on_logs.n} paired ratios over {samples}, t on logs"
     value, low, high = (math.exp(x) for x in (on_logs.value, on_logs.low, on_logs.high))
-    return Estimate(value, low, high, level, of, on_logs.n, samples)
+    return Estimate(value, low, high, level, of, on_logs.n, samples, log_scale=True)
 
 
 def single(value: float, samples: str = "seeds") -> Estimate:
