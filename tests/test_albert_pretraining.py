@@ -32,7 +32,7 @@ from helpers.albert.table5 import (
 )
 from helpers.albert.tokenizer import load_tokenizer, special_tokens, tokenize_documents, train_tokenizer
 from helpers.core.claims import INCONCLUSIVE, NOT_REPRODUCED, PARTLY, REPRODUCED
-from helpers.core.stats import proportion_interval
+from helpers.core.stats import accuracy_interval, proportion_interval
 from helpers.datasets.prose import build_corpus
 
 SIZE = ModelSize(embedding_size=16, hidden_size=32, num_layers=1, num_heads=2)
@@ -154,6 +154,8 @@ def test_claim_measures_and_their_intervals():
     assert (above.low, above.high) == pytest.approx((100 * (0.01 - half), 100 * (0.01 + half)))
     assert difference([0.8, 0.8, 0.8], values, 1000).value == pytest.approx(29.0)
     assert learned([0.8, 0.79, 0.81], 1000) and not learned(values, 1000)
+    # above chance but within the claims' 5-point near-chance band: not learned in a sense the claims can use
+    assert accuracy_interval([0.54], 1024).low > 0.5 and not learned([0.54], 1024) and learned([0.62], 1024)
     judge = {claim: claim.rule.judge for claim in (NSP_MODEL_SOP_NEAR_CHANCE, SOP_MODEL_SOLVES_NSP)}
     assert (
         judge[NSP_MODEL_SOP_NEAR_CHANCE](distance_from_chance([0.5, 0.5, 0.51], 1000)).verdict == REPRODUCED

@@ -9,10 +9,13 @@ import pytest
 
 from helpers.albert.recipe import (
     RECIPES,
+    choose_setting,
     chosen_recipe,
+    learning_rate_effect,
     read_study,
     recipe_effects,
     split_effect,
+    steps_effect,
     study_table,
 )
 
@@ -79,6 +82,52 @@ def test_the_split_effect_compares_the_first_recipes_sop_models_and_refuses_a_mi
         split_effect(by_module, by_module)
     with pytest.raises(ValueError, match="same recipe"):
         split_effect(by_module, {**_study([_run("other", "sop", 0.5, False)]), "split": "document"})
+
+
+def test_the_learning_rate_effect_names_both_rates_and_refuses_a_higher_one():
+    base = {**_study([_run("first", "sop", 0.53, False)]), "settings": {"learning_rate": 1e-3}}
+    lower = {**_study([_run("first", "sop", 0.70, True)]), "settings": {"learning_rate": 3e-4}}
+    sentence = learning_rate_effect(base, lower)
+    assert sentence.startswith(
+        "Learning rate 0.0003 instead of 0.001: SOP model 70.0 % on SOP (learned) vs 53.0 %"
+    )
+    with pytest.raises(ValueError, match="lower learning rate"):
+        learning_rate_effect(lower, base)
+
+
+def test_the_steps_effect_names_both_step_counts_and_refuses_fewer():
+    base = {**_study([_run("first", "sop", 0.53, False)]), "settings": {"steps": 2000}}
+    longer = {**_study([_run("first", "sop", 0.52, False)]), "settings": {"steps": 4000}}
+    assert steps_effect(base, longer).startswith(
+        "4,000 steps instead of 2,000: SOP model 52.0 % on SOP (not learned)"
+    )
+    with pytest.raises(ValueError, match="more than 4000 steps"):
+        steps_effect(longer, base)
+
+
+def test_a_recorded_study_is_judged_again_by_todays_learned_rule(tmp_path):
+    # recorded as learned under an older rule (interval above 50 %), but its interval starts below 55 %
+    runs = [
+        _run("first", "nsp", 0.72, True),
+        _run("first", "sop", 0.55, True),
+        _run("second", "sop", 0.66, True),
+    ]
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps({**_study(runs), "chosen": "first"}))
+    study = read_study(path)
+    assert [r["learned"] for r in study["runs"]] == [True, False, True]
+    assert study["chosen"] == "second"
+
+
+def test_the_setting_is_the_best_learned_sop_model_across_learning_rates():
+    fast = {**_study([_run("first", "nsp", 0.70, True), _run("first", "sop", 0.53, False)]), "chosen": None}
+    slow = {**_study([_run("first", "nsp", 0.68, True), _run("first", "sop", 0.66, True)]), "chosen": "first"}
+    also = {
+        **_study([_run("second", "nsp", 0.75, True), _run("second", "sop", 0.64, True)]),
+        "chosen": "second",
+    }
+    assert choose_setting([fast, None, slow, also]) == (slow, "first")
+    assert choose_setting([fast, None]) is None
 
 
 def test_a_missing_study_is_none_and_another_file_is_refused(tmp_path):

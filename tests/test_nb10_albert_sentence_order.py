@@ -3,18 +3,17 @@ the controlled pairs carry no position cue, the downstream and GLUE claims are a
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import pytest
+
+from helpers.albert.recipe import LEARNING_RATE_STUDY, SOP_RECIPE_STUDY, choose_setting, read_study
 
 from .conftest import expected_verdict
 
 STEM = "10_albert_sentence_order"
 TASKS = ("mlm", "nsp", "sop")
 CLAIMS = ("albert.nsp_model_sop_near_chance", "albert.sop_model_solves_nsp", "albert.sop_beats_nsp_on_sop")
-ROOT = Path(__file__).resolve().parents[1]
 Z975 = 1.959964  # two-sided 95 % normal quantile (one seed: intervals from the evaluation set)
 
 
@@ -66,8 +65,9 @@ def test_intervals_and_checks_follow_from_the_recorded_accuracies(smoke):
     assert len(r["params.seeds"]) == 1
     n = r["params.eval_pairs"]
     acc = {(t, e): r[f"runs.{t}.{e}_acc"][0] for t in ("nsp", "sop") for e in ("nsp", "sop")}
-    sop_learned = _wilson(acc["sop", "sop"], n)[0] > 0.5
-    nsp_learned = _wilson(acc["nsp", "nsp"], n)[0] > 0.5
+    bar = 0.55  # chance plus the 5-point near-chance band of the first claim's rule
+    sop_learned = _wilson(acc["sop", "sop"], n)[0] > bar
+    nsp_learned = _wilson(acc["nsp", "nsp"], n)[0] > bar
     low, high = _wilson(acc["sop", "nsp"], n)
     above = smoke.claim(CLAIMS[1])
     assert above["measured"] == pytest.approx(100 * (acc["sop", "nsp"] - 0.5), abs=1e-9)
@@ -81,8 +81,8 @@ def test_intervals_and_checks_follow_from_the_recorded_accuracies(smoke):
     diff = 100 * (acc["sop", "sop"] - acc["nsp", "sop"])
     assert (beats["measured"], beats["estimate"]["low"]) == pytest.approx((diff, diff - half), rel=1e-6)
     assert smoke.claim(CLAIMS[0])["checks"] == {
-        "the SOP-trained model learned SOP (its own task above chance)": sop_learned,
-        "the NSP-trained model learned NSP (its own task above chance)": nsp_learned,
+        "the SOP-trained model learned SOP (own-task 95 % interval above 55 %)": sop_learned,
+        "the NSP-trained model learned NSP (own-task 95 % interval above 55 %)": nsp_learned,
     }
     for claim_id, learned in zip(
         CLAIMS, (sop_learned and nsp_learned, sop_learned, sop_learned), strict=True
@@ -127,9 +127,8 @@ def test_the_run_says_whether_its_recipe_is_the_studys_choice_and_whether_its_cu
     assert isinstance(r["params.section_headings"], bool)
     assert isinstance(r["curves.agree_with_table"], bool)
     assert isinstance(r["cues.sop_model_beyond_cue_classifier"], bool)
-    study = ROOT / "docs" / "studies" / "sop-recipe.json"
-    if study.exists():  # the committed study: the profiles use its choice
-        chosen = json.loads(study.read_text())["chosen"]
-        assert r["recipe.study_choice"] == chosen
-        assert r["recipe.matches_study"] is True
+    if SOP_RECIPE_STUDY.exists():  # the committed studies: the profiles use their choice
+        setting = choose_setting([read_study(SOP_RECIPE_STUDY), read_study(LEARNING_RATE_STUDY)])
+        assert r["recipe.study_choice"] == (setting[1] if setting else "none")
+        assert setting is None or r["recipe.matches_study"] is True
         assert (smoke.out_dir / f"{STEM}.recipe-study.png").exists()

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from helpers.albert.pairs import SpecialTokens, TokenDocs
 from helpers.albert.pretraining import ModelSize, TrainSettings, make_eval_sets, pretrain_and_evaluate
-from helpers.albert.table5 import learned
+from helpers.albert.table5 import learned, learned_at
 from helpers.albert.tokenizer import cached_tokenizer, special_tokens, tokenize_documents
 from helpers.albert.workers import map_jobs
 from helpers.core.environment import PROJECT_ROOT, environment_report, machine_name, read_git_revision
@@ -158,6 +158,23 @@ def chosen_recipe(runs: pd.DataFrame) -> str | None:
     )
 
 
+def choose_setting(studies: Sequence[dict[str, Any] | None]) -> tuple[dict[str, Any], str] | None:
+    """Across recorded studies on the same validation split (each at its own learning rate), the chosen recipe
+    whose SOP model is most accurate on SOP: (its study, its name), or None when no study's models all learned."""
+    best: tuple[float, dict[str, Any], str] | None = None
+    for study in studies:
+        if study is None or study["chosen"] is None:
+            continue
+        sop = next(
+            r["own_task_acc"]
+            for r in study["runs"]
+            if r["name"] == study["chosen"] and r["pretraining"] == "sop"
+        )
+        if best is None or sop > best[0]:
+            best = (sop, study, study["chosen"])
+    return None if best is None else (best[1], best[2])
+
+
 def study_table(study: dict[str, Any]) -> pd.DataFrame:
     """One row per study run: recipe, pair loss, own-task validation accuracy with its 95 % interval, whether it
     learned, its MLM / NSP / SOP accuracy and its training minutes."""
@@ -203,29 +220,52 @@ def recipe_effects(study: dict[str, Any]) -> list[str]:
     return sentences
 
 
-def split_effect(by_module: dict[str, Any], by_document: dict[str, Any]) -> str:
-    """One sentence: the first recipe's SOP model on validation documents drawn one by one against drawn by module,
-    with the 95 % interval of the difference and whether the SOP model learned in each."""
-    require(by_document.get("split") == "document", "The second study must split validation by document.")
-    first = by_module["recipes"][0]["name"]
+def first_recipe_effect(base: dict[str, Any], variant: dict[str, Any], change: str) -> str:
+    """One sentence: the first recipe's SOP model in `variant` (a study run with one thing changed, `change`)
+    against `base`, with the 95 % interval of the difference and whether the SOP model learned in each."""
+    first = base["recipes"][0]["name"]
     require(
-        by_document["recipes"][0]["name"] == first, "Both studies must start with the same recipe to compare."
+        variant["recipes"][0]["name"] == first, "Both studies must start with the same recipe to compare."
     )
 
     def sop_run(study: dict[str, Any]) -> dict[str, Any]:
         return next(r for r in study["runs"] if r["name"] == first and r["pretraining"] == "sop")
 
-    module, document = sop_run(by_module), sop_run(by_document)
+    before, after = sop_run(base), sop_run(variant)
     delta = accuracy_difference_interval(
-        [document["own_task_acc"]], [module["own_task_acc"]], STUDY_EVAL_PAIRS
+        [after["own_task_acc"]], [before["own_task_acc"]], STUDY_EVAL_PAIRS
     ).scaled(100)
     learned_words = {True: "learned", False: "not learned"}
     return (
-        f"Validation documents drawn one by one (as the probe held out its documents) instead of by module: SOP "
-        f"model {100 * document['own_task_acc']:.1f} % on SOP ({learned_words[document['learned']]}) vs "
-        f"{100 * module['own_task_acc']:.1f} % ({learned_words[module['learned']]}), {delta.value:+.1f} points, "
+        f"{change}: SOP model {100 * after['own_task_acc']:.1f} % on SOP ({learned_words[after['learned']]}) vs "
+        f"{100 * before['own_task_acc']:.1f} % ({learned_words[before['learned']]}), {delta.value:+.1f} points, "
         f"95 % CI [{delta.low:+.1f}, {delta.high:+.1f}]."
     )
+
+
+def split_effect(by_module: dict[str, Any], by_document: dict[str, Any]) -> str:
+    """The first recipe's SOP model on validation documents drawn one by one against drawn by module (one
+    sentence, see `first_recipe_effect`)."""
+    require(by_document.get("split") == "document", "The second study must split validation by document.")
+    return first_recipe_effect(
+        by_module,
+        by_document,
+        "Validation documents drawn one by one (as the probe held out its documents) instead of by module",
+    )
+
+
+def learning_rate_effect(base: dict[str, Any], lower: dict[str, Any]) -> str:
+    """The first recipe's SOP model at the lower learning rate of `lower` against `base` (one sentence)."""
+    rates = base["settings"]["learning_rate"], lower["settings"]["learning_rate"]
+    require(rates[1] < rates[0], f"The second study must use a lower learning rate than {rates[0]:g}.")
+    return first_recipe_effect(base, lower, f"Learning rate {rates[1]:g} instead of {rates[0]:g}")
+
+
+def steps_effect(base: dict[str, Any], longer: dict[str, Any]) -> str:
+    """The first recipe's SOP model after the more steps of `longer` against `base` (one sentence)."""
+    steps = base["settings"]["steps"], longer["settings"]["steps"]
+    require(steps[1] > steps[0], f"The second study must train for more than {steps[0]} steps.")
+    return first_recipe_effect(base, longer, f"{steps[1]:,} steps instead of {steps[0]:,}")
 
 
 def plot_study_curves(study: dict[str, Any]) -> Figure:
@@ -256,7 +296,8 @@ def plot_study_curves(study: dict[str, Any]) -> Figure:
 
 
 def read_study(path: Path) -> dict[str, Any] | None:
-    """The recorded recipe study at `path`, or None when this installation has no copy of it."""
+    """The recorded recipe study at `path`, its runs judged again by today's `learned` rule from their recorded
+    intervals (and the choice made again), or None when this installation has no copy of it."""
     if not path.exists():
         return None
     study = json.loads(path.read_text())
@@ -264,12 +305,17 @@ def read_study(path: Path) -> dict[str, Any] | None:
         study.get("study") == "sop-recipe",
         f"{path} is not a recipe study; write it again with `python -m helpers.albert.recipe`.",
     )
-    return study
+    runs = [{**run, "learned": learned_at(run["own_task_low"])} for run in study["runs"]]
+    return {**study, "runs": runs, "chosen": chosen_recipe(pd.DataFrame(runs))}
 
 
 SOP_RECIPE_STUDY = PROJECT_ROOT / "docs" / "studies" / "sop-recipe.json"
 # the first recipe again, validation documents drawn one by one (`--split document --recipes 1`)
 DOCUMENT_SPLIT_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-document-split.json")
+# the first recipe again at a lower learning rate (`--learning-rate 3e-4 --recipes 1`)
+LEARNING_RATE_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-learning-rate.json")
+# the first recipe again for twice the steps (`--steps 4000 --recipes 1`)
+STEPS_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-4000-steps.json")
 
 
 def record_study(
@@ -278,12 +324,21 @@ def record_study(
     workers: int = 2,
     split: str = "group",
     recipes: Sequence[Recipe] = RECIPES,
+    learning_rate: float | None = None,
 ) -> Path:
-    """Run the recipe study (`recipes` on the validation split by `split`) and write its runs, curves, settings,
-    chosen recipe, machine and git revision to `out` as JSON."""
+    """Run the recipe study (`recipes` on the validation split by `split`, optionally another number of steps or
+    learning rate) and write its runs, curves, settings, chosen recipe, machine and git revision to `out`."""
     require(steps is None or steps >= 10, f"steps={steps} is too few to learn anything; use at least 10.")
     require(split in SPLIT_UNITS, f"Unknown split {split!r}; use one of {SPLIT_UNITS}.")
-    settings = STUDY_SETTINGS if steps is None else replace(STUDY_SETTINGS, steps=steps)
+    require(
+        learning_rate is None or 0 < learning_rate < 1,
+        f"learning_rate={learning_rate} is not a learning rate; give one between 0 and 1, e.g. 3e-4.",
+    )
+    settings = replace(
+        STUDY_SETTINGS,
+        steps=steps or STUDY_SETTINGS.steps,
+        learning_rate=learning_rate or STUDY_SETTINGS.learning_rate,
+    )
     environment, revision = environment_report(), read_git_revision()
     started = time.perf_counter()
     runs, curves = run_recipe_study(
@@ -326,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="validation documents by module (group) or one by one",
     )
     parser.add_argument(
+        "--learning-rate", type=float, help=f"peak learning rate (default: {STUDY_SETTINGS.learning_rate:g})"
+    )
+    parser.add_argument(
         "--recipes", type=int, default=len(RECIPES), help=f"study the first N of the {len(RECIPES)} recipes"
     )
     args = parser.parse_args(argv)
@@ -334,7 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             1 <= args.recipes <= len(RECIPES),
             f"--recipes={args.recipes} is not a number of recipes; give 1 to {len(RECIPES)}.",
         )
-        study = record_study(args.out, args.steps, args.workers, args.split, RECIPES[: args.recipes])
+        study = record_study(
+            args.out, args.steps, args.workers, args.split, RECIPES[: args.recipes], args.learning_rate
+        )
         print(f"Wrote {study}")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
