@@ -80,9 +80,8 @@ def check_accuracy_claim(entry: dict, higher: Sequence[float], lower: Sequence[f
     elif low == high == 0:  # every seed's two models score the same: no increase
         assert entry["verdict"] == NOT_REPRODUCED, entry
     elif min(abs(low), abs(high)) > 1e-12:  # a bound at exactly zero is decided by round-off, not by the rule
-        negligible = entry["rule"].get(
-            "negligible", 0.0
-        )  # runs judged before the rule declared one have none
+        # runs judged before the rule declared a negligible change have none
+        negligible = entry["rule"].get("negligible", 0.0)
         assert negligible in (0.0, NEGLIGIBLE_ACCURACY_CHANGE), entry["rule"]
         expected = REPRODUCED if low > 0 else NOT_REPRODUCED if high <= negligible else INCONCLUSIVE
         assert entry["verdict"] == expected, (entry, computed)

@@ -127,9 +127,8 @@ def test_inconclusive_says_how_many_samples_would_decide():
 
 
 def test_a_ratios_samples_to_decide_are_counted_on_the_log_scale():
-    estimate = ratio_interval(
-        [2.2, 4.0, 3.1], [1.0, 1.0, 1.0]
-    )  # geometric mean 2.99, interval symmetric on logs
+    # geometric mean 2.99, interval symmetric on logs
+    estimate = ratio_interval([2.2, 4.0, 3.1], [1.0, 1.0, 1.0])
     entry = make_claim(at_least(2.0)).assess(estimate)
     assert entry["verdict"] == INCONCLUSIVE and estimate.log_scale
     needed = int(re.search(r"about ([\d,]+) seeds \(here 3\)", entry["reason"])[1].replace(",", ""))

@@ -158,6 +158,11 @@ def chosen_recipe(runs: pd.DataFrame) -> str | None:
     )
 
 
+def _sop_run(study: dict[str, Any], name: str) -> dict[str, Any]:
+    """The run of recipe `name`'s SOP-trained model in a recorded study."""
+    return next(r for r in study["runs"] if r["name"] == name and r["pretraining"] == "sop")
+
+
 def choose_setting(studies: Sequence[dict[str, Any] | None]) -> tuple[dict[str, Any], str] | None:
     """Across recorded studies on the same validation split (each at its own learning rate), the chosen recipe
     whose SOP model is most accurate on SOP: (its study, its name), or None when no study's models all learned."""
@@ -165,11 +170,7 @@ def choose_setting(studies: Sequence[dict[str, Any] | None]) -> tuple[dict[str, 
     for study in studies:
         if study is None or study["chosen"] is None:
             continue
-        sop = next(
-            r["own_task_acc"]
-            for r in study["runs"]
-            if r["name"] == study["chosen"] and r["pretraining"] == "sop"
-        )
+        sop = _sop_run(study, study["chosen"])["own_task_acc"]
         if best is None or sop > best[0]:
             best = (sop, study, study["chosen"])
     return None if best is None else (best[1], best[2])
@@ -227,11 +228,7 @@ def first_recipe_effect(base: dict[str, Any], variant: dict[str, Any], change: s
     require(
         variant["recipes"][0]["name"] == first, "Both studies must start with the same recipe to compare."
     )
-
-    def sop_run(study: dict[str, Any]) -> dict[str, Any]:
-        return next(r for r in study["runs"] if r["name"] == first and r["pretraining"] == "sop")
-
-    before, after = sop_run(base), sop_run(variant)
+    before, after = _sop_run(base, first), _sop_run(variant, first)
     delta = accuracy_difference_interval(
         [after["own_task_acc"]], [before["own_task_acc"]], STUDY_EVAL_PAIRS
     ).scaled(100)

@@ -39,11 +39,10 @@ class Judgement:
         if not math.isfinite(estimate.high - estimate.low):
             return f"two or more {estimate.samples or 'samples'} give an interval to judge on"
         needed = [
-            _samples_to_exclude(estimate, threshold)
+            n
             for _, threshold in self.straddled
-            if estimate.level is not None and estimate.value != threshold
+            if (n := _samples_to_exclude(estimate, threshold)) is not None
         ]
-        needed = [n for n in needed if n is not None]
         if not needed:
             return f"the estimate sits on {place}: no number of samples separates it"
         return (
@@ -55,11 +54,11 @@ class Judgement:
 
 def _samples_to_exclude(estimate: Estimate, threshold: float) -> int | None:
     """Samples that would shrink the interval's half on `threshold`'s side (as 1/√n, on the log scale for a
-    ratio's interval) to end short of it; None when that half has zero width."""
+    ratio's interval) to end short of it; None when that half has zero width or the estimate sits on the threshold."""
     scale = math.log if estimate.log_scale and threshold > 0 else float
     value, low, high, bound = (scale(x) for x in (estimate.value, estimate.low, estimate.high, threshold))
     width = value - low if value > bound else high - value
-    if width == 0:
+    if width == 0 or value == bound:
         return None
     return math.ceil(estimate.n * (width / abs(value - bound)) ** 2)
 
@@ -143,7 +142,7 @@ class Rule:
             sides.append(self._side(estimate, bounds[-1][1]))
         if sides[-1] == -1:
             return Judgement(NOT_REPRODUCED)
-        if len(sides) == 2 and sides == [-1, 1] and self.partly is not None:
+        if self.partly is not None and sides == [-1, 1]:
             return Judgement(PARTLY)
         straddled = [(name, bound) for (name, bound), side in zip(bounds, sides, strict=True) if side is None]
         return Judgement(
