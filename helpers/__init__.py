@@ -1,6 +1,7 @@
 """Shared helpers for the Faster · Smaller · Lighter notebooks."""
 
 from helpers.core.claims import Claim, at_least, at_most, greater_than, less_than, within
+from helpers.core.conclusions import what_we_found
 from helpers.core.noise import silence_known_noise
 from helpers.core.params import require, resolve
 from helpers.core.results import record
@@ -17,4 +18,5 @@ __all__ = [
     "record",
     "require",
     "resolve",
+    "what_we_found",
 ]

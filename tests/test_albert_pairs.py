@@ -110,6 +110,18 @@ def test_truncation_can_keep_the_start_of_each_segment_instead():
         truncate_pair(a, b, 16, "middle")
 
 
+def test_halves_truncation_puts_the_second_segment_at_one_position_after_a_long_first():
+    long_a, short_b = list(range(40)), [100, 101, 102]
+    assert truncate_pair(long_a, short_b, 17, "halves") == (long_a[:8], short_b)
+    assert truncate_pair([1, 2], list(range(100, 130)), 17, "halves") == ([1, 2], list(range(100, 109)))
+    firsts = {
+        len(truncate_pair(list(range(n)), list(range(m)), 17, "halves")[0])
+        for n in (8, 20, 40)
+        for m in (3, 30)
+    }
+    assert firsts == {8}
+
+
 def test_encoding_has_cls_seps_token_types_and_padding():
     pairs = build_pairs("sop", DOCS, 8, np.random.default_rng(4))
     batch = encode_pairs(pairs, SPECIAL, max_len=9)

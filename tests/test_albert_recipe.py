@@ -11,12 +11,14 @@ from helpers.albert.recipe import (
     RECIPES,
     choose_setting,
     chosen_recipe,
+    every_paragraph_effect,
     learning_rate_effect,
     read_study,
     recipe_effects,
     split_effect,
     steps_effect,
     study_table,
+    truncation_effect,
 )
 
 
@@ -103,6 +105,23 @@ def test_the_steps_effect_names_both_step_counts_and_refuses_fewer():
     )
     with pytest.raises(ValueError, match="more than 4000 steps"):
         steps_effect(longer, base)
+
+
+def test_the_corpus_and_truncation_effects_name_the_change_and_refuse_a_study_without_it():
+    base = _study([_run("first", "sop", 0.53, False)])
+    base["recipes"] = [{"name": "first", "truncation": "starts"}]
+    every = _study([_run("first", "sop", 0.52, False)])
+    every["recipes"] = [{"name": "first", "truncation": "starts", "every_paragraph": True}]
+    assert every_paragraph_effect(base, every).startswith(
+        "Every docstring paragraph kept (code and doctests too) instead of text paragraphs only: SOP model 52.0 %"
+    )
+    with pytest.raises(ValueError, match="must keep every paragraph"):
+        every_paragraph_effect(every, base)
+    halves = _study([_run("first", "sop", 0.50, False)])
+    halves["recipes"] = [{"name": "first", "truncation": "halves"}]
+    assert "each segment cut to half the budget" in truncation_effect(base, halves)
+    with pytest.raises(ValueError, match="another way than 'starts'"):
+        truncation_effect(base, base)
 
 
 def test_a_recorded_study_is_judged_again_by_todays_learned_rule(tmp_path):

@@ -228,8 +228,8 @@ JS_STATE = """() => {
         images: outputs.flat().filter(o => o.data && o.data["image/png"]).length,
         setup_outputs: code.filter(c => (c.getMetadata("tags") || []).includes("fsl-setup"))
             .map(c => c.outputs.length),
-        after_verdict: (() => {
-            const i = cells.findIndex(c => c.type === "markdown" && c.sharedModel.source.startsWith("## Verdict"));
+        after_findings: (() => {
+            const i = cells.findIndex(c => c.type === "markdown" && c.sharedModel.source.startsWith("## What we found"));
             return i < 0 ? -1 : code.filter(c => cells.indexOf(c) > i && c.outputs.length > 0).length;
         })(),
     };
@@ -293,7 +293,7 @@ def test_notebook_runs_all_in_jupyterlab(notebook, lab, browser):
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=30_000)
 
         _menu(page, "Edit", "Clear Outputs of All Cells")
-        _wait(page, "cleared outputs", lambda s: s["unexecuted"] > 0 and s["after_verdict"] <= 0, 30)
+        _wait(page, "cleared outputs", lambda s: s["unexecuted"] > 0 and s["after_findings"] <= 0, 30)
         _menu(page, "Run", "Run All Cells")
         state = _wait(
             page,
@@ -304,7 +304,9 @@ def test_notebook_runs_all_in_jupyterlab(notebook, lab, browser):
             RUN_TIMEOUT_S,
         )
         assert not state["errors"], f"{notebook.name} raised in the browser: {state['errors']} (see {shot})"
-        assert state["after_verdict"] > 0, f"{notebook.name}: no '## Verdict' section with computed output"
+        assert state["after_findings"] > 0, (
+            f"{notebook.name}: no 'What we found' section with computed output"
+        )
         if _draws_figures(notebook):
             assert state["images"] > 0, f"{notebook.name} draws figures but none reached the page"
         images = page.locator(".jp-OutputArea-output img")
@@ -320,9 +322,9 @@ def test_notebook_runs_all_in_jupyterlab(notebook, lab, browser):
         if sizes:
             images.first.scroll_into_view_if_needed()
             page.screenshot(path=SHOTS / f"{notebook.stem}.figure.png")
-        verdict = page.locator(".jp-MarkdownCell h2", has_text="Verdict").first
-        verdict.scroll_into_view_if_needed()
-        page.screenshot(path=SHOTS / f"{notebook.stem}.verdict.png")
+        findings = page.locator(".jp-MarkdownCell h2", has_text="What we found").first
+        findings.scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / f"{notebook.stem}.findings.png")
     finally:
         page.screenshot(path=shot)
         page.close()

@@ -46,6 +46,10 @@ def test_notebook_title_comes_first_then_badges_and_setup_cell_for_the_one_url(n
     )
     assert cloud.BADGES_TAG in badges.metadata.get("tags", []), f"{notebook.name} has no badge row: {FIX}"
     assert cloud.SETUP_TAG in setup.metadata.get("tags", []), f"{notebook.name} has no setup cell: {FIX}"
+    assert setup.source.startswith("# @title ") and setup.metadata.get("cellView") == "form", (
+        f"{notebook.name}: the setup cell is not a collapsed Colab form: {FIX}"
+    )
+    assert setup.metadata.get("jupyter", {}).get("source_hidden"), f"{notebook.name}: setup cell shown: {FIX}"
     links = re.findall(r"\]\((https://[^)]+)\)", badges.source)
     assert [link.split("/")[2] for link in links] == [
         "colab.research.google.com",

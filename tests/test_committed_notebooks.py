@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 import os
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers.collection.outputs import WIDGET_VIEW
-from helpers.collection.report import README_END, README_START
 
 from .notebook_runs import NOTEBOOKS_DIR
 
@@ -126,57 +124,22 @@ def test_outputs_hold_no_error(notebook):
     assert not errors, f"error outputs in cells {errors}: {FIX}"
 
 
-class _Table(HTMLParser):
-    """The rows of the first HTML table in a document, as lists of cell texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None and self.rows:
-            self.rows[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
 def notebook_claims(path: Path) -> list[tuple[str, str, str]]:
-    """(statement prefix, measured, verdict) of the last claims table a notebook displays."""
+    """(statement, measured, verdict) of the claims table in the notebook's closing "What we found" output."""
     nb = nbformat.read(path, as_version=4)
     rows: list[tuple[str, str, str]] = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "claims_table(" not in cell.source:
-            continue
-        for output in cell.get("outputs", []):
-            table = _Table()
-            table.feed(output.get("data", {}).get("text/html", ""))
-            header = next((r for r in table.rows if "verdict" in r), None)
-            if header:
-                at = {name: header.index(name) for name in ("statement", "measured", "verdict")}
-                body = [r for r in table.rows if len(r) == len(header) and r != header]
-                rows = [
-                    (r[at["statement"]].removesuffix("..."), r[at["measured"]], r[at["verdict"]])
-                    for r in body
-                ]
+    for output in nb.cells[-1].get("outputs", []) if nb.cells else []:
+        for line in output.get("data", {}).get("text/markdown", "").splitlines():
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if len(cells) == 4 and cells[0] != "claim" and not set(cells[0]) <= {"-"}:
+                rows.append((cells[0], cells[2], cells[3]))
     return rows
 
 
-def readme_claims(readme: Path) -> dict[str, list[tuple[str, str, str]]]:
-    """The README's claims table: (statement, measured, verdict) per notebook, in order."""
-    text = readme.read_text()
-    block = text[text.index(README_START) : text.index(README_END)]
+def readme_claims(page: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """The full claims table the README links (docs/claims.md): (statement, measured, verdict) per notebook."""
     claims: dict[str, list[tuple[str, str, str]]] = {}
-    for line in block.splitlines():
+    for line in page.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("| ") else []
         if len(cells) == 6 and cells[0] != "Notebook" and not set(cells[0]) <= {"-"}:
             claims.setdefault(cells[0], []).append((cells[1], cells[3], cells[4].strip("*")))
@@ -186,7 +149,7 @@ def readme_claims(readme: Path) -> dict[str, list[tuple[str, str, str]]]:
 def _same_measurement(readme: str, notebook: str) -> bool:
     """Whether two roundings (README: 4 significant figures; pandas: 6 decimals) show the same measured value."""
     if readme == "—":
-        return notebook in ("None", "NaN", "")
+        return notebook in ("—", "None", "NaN", "")
     numbers = [re.match(r"-?\d+(\.\d+)?(e[-+]?\d+)?", t.strip()) for t in (readme, notebook)]
     if not all(numbers):
         return readme.strip() == notebook.strip()
@@ -195,7 +158,7 @@ def _same_measurement(readme: str, notebook: str) -> bool:
 
 
 def test_readme_claims_table_matches_the_committed_notebooks():
-    readme = readme_claims(FOLDER.parent / "README.md")
+    readme = readme_claims(FOLDER.parent / "docs" / "claims.md")
     for path in NOTEBOOKS:
         shown = notebook_claims(path)
         listed = readme.pop(path.stem, [])

@@ -33,7 +33,8 @@ def _cell(source: str, printed: str | None, checked: bool = True) -> nbformat.No
 NOTEBOOKS = {
     "90_matches": [
         _cell(
-            "from helpers.core.results import record\n_ = record('demo.answer', 6 * 7)", "demo.answer = 42\n"
+            "from helpers.core.results import record\n_ = record('demo.answer', 6 * 7, show=True)",
+            "demo.answer = 42\n",
         ),
         _cell("print('fitted in 0.53 s at 0x7f3a2b1c9d40')", "fitted in 12.5 s at 0x55d0c0ffee00\n"),
         _cell("print('not compared: ' + str(id(object())))", "not compared: 1\n", checked=False),

@@ -51,8 +51,15 @@ def test_committed_notebook_is_clean_and_parameterised(stem):
         o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
     ]
     assert not errors, "the committed notebook stores an error output"
-    headings = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Verdict")]
-    assert headings, "the notebook must close with a '## Verdict' section computed from its measurements"
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## ")]
+    assert headings[-1].startswith("## What we found"), (
+        "the notebook must close with a 'What we found' section"
+    )
+    assert nb.cells[-1].cell_type == "code" and nb.cells[-1].source.startswith("what_we_found("), (
+        "the last cell must render this run's findings with what_we_found(next_steps=[...])"
+    )
+    closing = [o for o in nb.cells[-1].get("outputs", []) if "text/markdown" in o.get("data", {})]
+    assert closing, "the closing cell stores no findings; run `make notebooks`"
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
         "run `make notebooks` to store outputs"
     )

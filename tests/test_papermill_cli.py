@@ -6,6 +6,7 @@ One run starts the `papermill` script itself; the others call its command line i
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -26,9 +27,13 @@ TIMEOUT_S = 600
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("FSL_")}
 
 
-def _papermill(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _papermill(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     command = [PAPERMILL, *args]
-    return subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=cwd, timeout=TIMEOUT_S)
+    return subprocess.run(
+        command, capture_output=True, text=True, env={**ENV, **(env or {})}, cwd=cwd, timeout=TIMEOUT_S
+    )
 
 
 def _papermill_here(*args: str) -> Result:
@@ -89,6 +94,7 @@ def test_command_line_run_with_overrides(tmp_path):
         "64",
         "--cwd",
         str(NOTEBOOKS_DIR),
+        env={"FSL_OUT_DIR": str(tmp_path / "results"), "FSL_NOTEBOOK": "00_environment_check"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     nb = nbformat.read(output, as_version=4)
@@ -103,8 +109,8 @@ def test_command_line_run_with_overrides(tmp_path):
     assert all(c.execution_count for c in code), "papermill left cells unexecuted"
     outputs = [o for c in code for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "params.profile = smoke" in printed and "params.matmul_size = 64" in printed
+    recorded = json.loads((tmp_path / "results" / "00_environment_check.results.json").read_text())
+    assert recorded["params.profile"] == "smoke" and recorded["params.matmul_size"] == 64
 
 
 UNKNOWN_PROFILE = (

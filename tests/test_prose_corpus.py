@@ -104,6 +104,14 @@ def test_kept_headings_open_the_first_paragraph_of_their_section_only():
     ]
 
 
+def test_every_paragraph_keeps_code_and_doctests_in_order_with_their_headings():
+    segments = docstring_segments(NUMPYDOC, headings=True, every_paragraph=True)
+    assert segments[0] == "Compute the weighted average of an array along the given axis."
+    assert segments[2].startswith("Parameters: a : array_like Array containing data")
+    assert segments[-1] == "Examples: >>> average([1, 2, 3]) 2.0"
+    assert len(segments) == len(docstring_segments(NUMPYDOC)) + 1
+
+
 def test_google_section_titles_and_directives_are_dropped():
     text = "Run it.\n\nArgs:\n    x (int): The value that is used for the computation here.\n\n.. versionadded:: 1.2\n"
     assert docstring_segments(text) == ["x (int): The value that is used for the computation here."]

@@ -46,6 +46,15 @@ def test_eager_dynamic_int8_reports_its_deprecation():
     assert isinstance(warned, list) and all(isinstance(w, str) and w for w in warned)
 
 
+def test_torchao_weights_count_as_the_int8_they_store_not_the_float_they_stand_for():
+    torch.manual_seed(0)
+    model = small_mlp()
+    stored = stored_dtype_bytes(torchao_dynamic_int8(model))
+    weights = sum(p.numel() for p in model.parameters() if p.dim() >= 2)
+    assert weights <= stored["int8"] < 1.05 * weights, "int8 weights and their per-row int8 zero points"
+    assert stored["float32"] < 0.1 * weights, "only biases and scales stay float32"
+
+
 def test_linear_weight_bytes_needs_linear_layers():
     with pytest.raises(ValueError, match="no Linear layers"):
         linear_weight_bytes(nn.Sequential(nn.ReLU()))

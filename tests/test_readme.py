@@ -17,14 +17,17 @@ from helpers.collection.report import INDEX_END, INDEX_START, README_END, README
 from .notebook_runs import NOTEBOOKS_DIR, ROOT
 
 README = (ROOT / "README.md").read_text()
+RUNNING = (ROOT / "docs" / "running.md").read_text()  # the README's details: commands there are checked too
 MAKE_TARGETS = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), flags=re.M))
 
 
 def code_lines() -> list[str]:
-    """Every command-looking line in the README: lines of fenced blocks and inline code spans, comments dropped."""
-    fenced = re.findall(r"```[a-z]*\n(.*?)```", README, flags=re.S)
+    """Every command-looking line in the README and docs/running.md: lines of fenced blocks and inline code spans,
+    comments dropped."""
+    text = README + "\n" + RUNNING
+    fenced = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
     lines = [line.split("  #")[0].strip() for block in fenced for line in block.splitlines()]
-    prose = re.sub(r"```.*?```", "", README, flags=re.S)
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
     return [line for line in lines + re.findall(r"`([^`\n]+)`", prose) if line]
 
 
@@ -108,3 +111,13 @@ def test_every_runner_parameter_in_the_readme_is_declared_by_a_notebook_it_runs(
         assert names <= declared, (
             f"README command {command!r}: no notebook it runs declares {sorted(names - declared)}"
         )
+
+
+def test_the_readme_is_short_and_every_page_it_links_exists():
+    assert len(README.splitlines()) < 200, "keep the README under 200 lines; details go to docs/running.md"
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README)
+    local = [link for link in links if not link.startswith("http")]
+    assert {"docs/running.md", "docs/claims.md", "docs/comparison.md"} <= set(local)
+    assert all((ROOT / link).exists() for link in local), [
+        link for link in local if not (ROOT / link).exists()
+    ]

@@ -34,8 +34,8 @@ def test_printed_paths_are_short_and_json_keeps_full_precision(tmp_path, monkeyp
     monkeypatch.setenv(results.OUT_DIR_ENV, str(tmp_path))
     monkeypatch.setenv(results.NOTEBOOK_ENV, "99_demo")
     monkeypatch.setattr(results, "_results", {})
-    results.record("hpo.tracking_uri", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
-    results.record("x.accuracy", 0.10917890708537341)
+    results.record("hpo.tracking_uri", f"sqlite:///{tmp_path}/mlflow/mlflow.db", show=True)
+    results.record("x.accuracy", 0.10917890708537341, show=True)
     printed = capsys.readouterr().out
     assert "hpo.tracking_uri = sqlite:///<out>/mlflow/mlflow.db" in printed and str(tmp_path) not in printed
     assert "x.accuracy = 0.1092" in printed

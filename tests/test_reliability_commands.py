@@ -172,11 +172,13 @@ def test_readme_and_compare_readme_refuse_unfinished_runs(project, capsys):
     assert main(["readme", "--run", str(complete)]) == 0
     assert main(["compare", str(complete), "--readme", "README.md"]) == 0
     text = (project / "README.md").read_text()
-    assert (
-        "| [02_second](notebooks/02_second.ipynb) | Does it run? |" in text
-        and "three is at least two" in text
+    assert "| [02_second](notebooks/02_second.ipynb) | Does it run? |" in text
+    assert "three is at least two" in (project / "docs" / "claims.md").read_text()
+    assert "three is at least two" in (project / "docs" / "comparison.md").read_text()
+    written = [*project.iterdir(), *(project / "docs").iterdir()]
+    assert not [p for p in written if p.name.endswith(".tmp")], (
+        "the README and its pages are replaced atomically"
     )
-    assert not [p for p in project.iterdir() if p.name.endswith(".tmp")], "the README is replaced atomically"
 
 
 def test_commands_outside_the_project_root_say_so(project, tmp_path, monkeypatch, capsys):

@@ -75,7 +75,11 @@ def test_readme_command_fills_the_index_with_the_run_times(run_dir, tmp_path, mo
     assert main(["readme", "--run", str(run_dir)]) == 0
     text = (tmp_path / "README.md").read_text()
     assert "| [01_good](notebooks/01_good.ipynb) | Is the ratio at least 2? | 1.5 min | optional |" in text
-    assert "| 01_good | ratio is at least 2 | 2 x | 1.5 x | **not reproduced** |" in text
+    assert "| 01_good | 1 |" in text and "[docs/claims.md](docs/claims.md)" in text, (
+        "the README has the summary"
+    )
+    page = (tmp_path / "docs" / "claims.md").read_text()
+    assert "| 01_good | ratio is at least 2 | 2 x | 1.5 x | **not reproduced** |" in page
     assert main(["readme", "--run", str(run_dir)]) == 0
     assert (tmp_path / "README.md").read_text() == text, "regenerating is idempotent"
 

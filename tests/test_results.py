@@ -25,7 +25,9 @@ def test_record_writes_flat_json_and_returns_value(headless, capsys):
     results.record("nested", {"a": (1, 2)})
     data = json.loads((headless / "99_demo.results.json").read_text())
     assert data == {"etl.rows": 5, "etl.speedup": None, "nested": {"a": [1, 2]}}
-    assert "etl.rows = 5" in capsys.readouterr().out
+    assert capsys.readouterr().out == "", "record() stores without printing by default"
+    results.record("etl.rows", 6, show=True)
+    assert capsys.readouterr().out == "etl.rows = 6\n"
 
 
 def test_record_overwrites_a_key(headless):

@@ -70,6 +70,16 @@ def test_run_keeps_going_past_failures_and_writes_the_report(collection, tmp_pat
     assert (out.parent / "previous" / "02_broken.log").exists(), "the previous run is kept"
 
 
+def test_a_committed_run_starts_from_empty_stores(collection, tmp_path, monkeypatch):
+    monkeypatch.setenv("FSL_STORE_DIR", str(tmp_path / "my-stores"))
+    body = 'import os\nfrom helpers import record\nrecord("demo.stores", os.environ["FSL_STORE_DIR"])'
+    write_notebook(collection / "04_stores.ipynb", body)
+    out = tmp_path / "committed"
+    assert run_collection("smoke", "04*", out, collection, timeout_s=300, in_place=True) == 0
+    stores = json.loads((out / "04_stores.results.json").read_text())["demo.stores"]
+    assert stores.endswith("/stores") and "my-stores" not in stores
+
+
 def test_timeout_kills_the_notebook(collection, tmp_path):
     write_notebook(collection / "03_slow.ipynb", "import time\ntime.sleep(120)")
     out = tmp_path / "out"
@@ -147,6 +157,8 @@ def test_readme_claims_block_is_regenerated_from_a_run(tmp_path, monkeypatch):
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
     assert "| [01_good](notebooks/01_good.ipynb) | Is the ratio at least 2? | 0.0 min | none |" in text
-    assert "ratio is at least 2" in text and "**not reproduced**" in text and "profile `cpu`" in text
+    assert "| **all** | **1** |" in text and "profile `cpu`" in text
+    page = (tmp_path / "docs" / "claims.md").read_text()
+    assert "ratio is at least 2" in page and "**not reproduced**" in page
     with pytest.raises(ValueError, match="is not one: it holds no run.json"):
         update_readme_notebooks_and_claims(readme, tmp_path / "missing", notebooks)

@@ -24,7 +24,7 @@ from helpers.core.params import require
 
 TASKS = ("mlm", "nsp", "sop")
 CONSTRUCTIONS = ("controlled", "cued")
-TRUNCATIONS = ("junction", "starts")
+TRUNCATIONS = ("junction", "starts", "halves")
 ORIGINAL, NOT_ORIGINAL = 0, 1
 IGNORE = -100
 
@@ -133,12 +133,16 @@ def truncate_pair(
 ) -> tuple[list[int], list[int]]:
     """Fit two segments into `budget` tokens; the longer one is cut first, so neither drops below half the budget
     unless it is shorter. 'junction' keeps the junction (the first loses its start, the second its end);
-    'starts' keeps the start of each segment (where a section heading or a topic sentence is)."""
+    'starts' keeps the start of each segment (where a section heading or a topic sentence is); 'halves' keeps the
+    start of each and cuts each to half the budget whatever the other's length, so that a long first segment puts
+    the second at the same position in every pair."""
     require(budget >= 2, f"A pair needs a budget of at least 2 tokens, got {budget}; raise max_len.")
     require(
         truncation in TRUNCATIONS, f"Unknown truncation {truncation!r}; use one of {', '.join(TRUNCATIONS)}."
     )
     la, lb = len(first), len(second)
+    if truncation == "halves":
+        return list(first[: budget // 2]), list(second[: budget - budget // 2])
     if la + lb <= budget:
         return list(first), list(second)
     keep_a = min(la, max(budget // 2, budget - lb))

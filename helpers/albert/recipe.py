@@ -1,8 +1,9 @@
 """Choosing the pretraining recipe by what each model learns of its *own* task, on validation documents.
 
 A recipe is how the text reaches the model: whether docstring section headings stay at the start of their
-section's first paragraph, which end of a long segment is cut ('junction' keeps A's end and B's start, 'starts'
-keeps the start of each), and the MLM masking unit (single tokens or ALBERT's n-grams). The study pretrains one
+section's first paragraph, whether code and doctest paragraphs stay in the documents, which end of a long segment
+is cut ('junction' keeps A's end and B's start, 'starts' the start of each, 'halves' each cut to half the budget),
+and the MLM masking unit (single tokens or ALBERT's n-grams). The study pretrains one
 model per (recipe, pair loss) on the training documents minus a validation split (by module), and scores each on
 pairs from the validation documents only: the held-out documents of the final table stay unseen, and the
 cross-task accuracies that the claims are about are not what the choice looks at.
@@ -22,7 +23,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from helpers.albert.pairs import SpecialTokens, TokenDocs
+from helpers.albert.pairs import TRUNCATIONS, SpecialTokens, TokenDocs
 from helpers.albert.pretraining import ModelSize, TrainSettings, make_eval_sets, pretrain_and_evaluate
 from helpers.albert.table5 import learned, learned_at
 from helpers.albert.tokenizer import cached_tokenizer, special_tokens, tokenize_documents
@@ -36,12 +37,14 @@ from helpers.datasets.prose import DEFAULT_SOURCES, SPLIT_UNITS, build_corpus, v
 
 @dataclass(frozen=True)
 class Recipe:
-    """How segments reach the model: section headings kept or dropped, truncation, MLM masking unit."""
+    """How segments reach the model: section headings kept or dropped, truncation, MLM masking unit, and whether
+    every docstring paragraph is kept (code and doctests) or text paragraphs only."""
 
     name: str
     headings: bool
     truncation: str
     max_ngram: int
+    every_paragraph: bool = False
 
     def settings(self, base: TrainSettings) -> TrainSettings:
         """`base` with this recipe's truncation and masking."""
@@ -76,10 +79,13 @@ class StudyData:
     special: SpecialTokens
 
 
-def study_data(sources: Sequence[str], headings: bool, vocab_size: int, split: str = "group") -> StudyData:
-    """The training documents of `sources` (headings kept or not) split by `split` ('group' or 'document') into
-    fitting and validation documents, tokenised with a tokenizer trained on the fitting documents."""
-    corpus = build_corpus(sources, headings=headings)
+def study_data(
+    sources: Sequence[str], headings: bool, every_paragraph: bool, vocab_size: int, split: str = "group"
+) -> StudyData:
+    """The training documents of `sources` (headings kept or not, every paragraph or text only) split by `split`
+    ('group' or 'document') into fitting and validation documents, tokenised with a tokenizer trained on the
+    fitting documents."""
+    corpus = build_corpus(sources, headings=headings, every_paragraph=every_paragraph)
     fitting, validation = validation_split(corpus.train, unit=split)
     tokenizer = cached_tokenizer([s for d in fitting for s in d.segments][::4], vocab_size)
     return StudyData(
@@ -114,9 +120,19 @@ def run_recipe_study(
     """Every recipe × its pair losses on the validation split, `workers` runs side by side (one thread each).
     Returns (one row per run with its own-task accuracy and interval, the validation learning curves)."""
     require(len(recipes) >= 1, "Give at least one recipe.")
-    data = {h: study_data(sources, h, vocab_size, split) for h in sorted({r.headings for r in recipes})}
+    corpora = sorted({(r.headings, r.every_paragraph) for r in recipes})
+    data = {c: study_data(sources, *c, vocab_size, split) for c in corpora}
     jobs = [
-        (r.name, task, seed, data[r.headings], size, r.settings(base), eval_pairs, curve_pairs)
+        (
+            r.name,
+            task,
+            seed,
+            data[r.headings, r.every_paragraph],
+            size,
+            r.settings(base),
+            eval_pairs,
+            curve_pairs,
+        )
         for r in recipes
         for task in STUDY_TASKS.get(r.name, ("sop",))
     ]
@@ -265,6 +281,27 @@ def steps_effect(base: dict[str, Any], longer: dict[str, Any]) -> str:
     return first_recipe_effect(base, longer, f"{steps[1]:,} steps instead of {steps[0]:,}")
 
 
+def every_paragraph_effect(base: dict[str, Any], every: dict[str, Any]) -> str:
+    """The first recipe's SOP model with every docstring paragraph kept (`every`) against text paragraphs only
+    (one sentence)."""
+    require(every["recipes"][0].get("every_paragraph", False), "The second study must keep every paragraph.")
+    return first_recipe_effect(
+        base, every, "Every docstring paragraph kept (code and doctests too) instead of text paragraphs only"
+    )
+
+
+def truncation_effect(base: dict[str, Any], variant: dict[str, Any]) -> str:
+    """The first recipe's SOP model with the truncation of `variant` against `base`'s (one sentence)."""
+    cuts = base["recipes"][0]["truncation"], variant["recipes"][0]["truncation"]
+    require(cuts[0] != cuts[1], f"The second study must cut pairs another way than {cuts[0]!r}.")
+    words = {
+        "starts": "each segment's start kept, the longer cut first",
+        "junction": "the junction kept (A's end, B's start)",
+        "halves": "each segment cut to half the budget, so that B starts at one position after a long A",
+    }
+    return first_recipe_effect(base, variant, f"Pairs cut with {words[cuts[1]]} instead of {words[cuts[0]]}")
+
+
 def plot_study_curves(study: dict[str, Any]) -> Figure:
     """Own-task validation accuracy against step, one line per study run (recipes told apart by colour and marker)."""
     import matplotlib.pyplot as plt
@@ -313,6 +350,10 @@ DOCUMENT_SPLIT_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-document-split.jso
 LEARNING_RATE_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-learning-rate.json")
 # the first recipe again for twice the steps (`--steps 4000 --recipes 1`)
 STEPS_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-4000-steps.json")
+# the first recipe again with every docstring paragraph kept (`--every-paragraph --recipes 1`)
+EVERY_PARAGRAPH_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-every-paragraph.json")
+# the first recipe again with each segment cut to half the budget (`--truncation halves --recipes 1`)
+HALVES_STUDY = SOP_RECIPE_STUDY.with_name("sop-recipe-halves.json")
 
 
 def record_study(
@@ -322,9 +363,12 @@ def record_study(
     split: str = "group",
     recipes: Sequence[Recipe] = RECIPES,
     learning_rate: float | None = None,
+    every_paragraph: bool = False,
+    truncation: str | None = None,
 ) -> Path:
     """Run the recipe study (`recipes` on the validation split by `split`, optionally another number of steps or
-    learning rate) and write its runs, curves, settings, chosen recipe, machine and git revision to `out`."""
+    learning rate, every docstring paragraph kept or another truncation in every recipe) and write its runs,
+    curves, settings, chosen recipe, machine and git revision to `out`."""
     require(steps is None or steps >= 10, f"steps={steps} is too few to learn anything; use at least 10.")
     require(split in SPLIT_UNITS, f"Unknown split {split!r}; use one of {SPLIT_UNITS}.")
     require(
@@ -336,6 +380,16 @@ def record_study(
         steps=steps or STUDY_SETTINGS.steps,
         learning_rate=learning_rate or STUDY_SETTINGS.learning_rate,
     )
+    require(
+        truncation is None or truncation in TRUNCATIONS,
+        f"Unknown truncation {truncation!r}; use one of {', '.join(TRUNCATIONS)}.",
+    )
+    recipes = [
+        replace(
+            r, every_paragraph=every_paragraph or r.every_paragraph, truncation=truncation or r.truncation
+        )
+        for r in recipes
+    ]
     environment, revision = environment_report(), read_git_revision()
     started = time.perf_counter()
     runs, curves = run_recipe_study(
@@ -383,6 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--recipes", type=int, default=len(RECIPES), help=f"study the first N of the {len(RECIPES)} recipes"
     )
+    parser.add_argument(
+        "--every-paragraph",
+        action="store_true",
+        help="keep every docstring paragraph, code and doctests included (default: text paragraphs only)",
+    )
+    parser.add_argument(
+        "--truncation",
+        choices=TRUNCATIONS,
+        help="cut every recipe's pairs this way (default: each recipe's own)",
+    )
     args = parser.parse_args(argv)
     try:
         require(
@@ -390,7 +454,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--recipes={args.recipes} is not a number of recipes; give 1 to {len(RECIPES)}.",
         )
         study = record_study(
-            args.out, args.steps, args.workers, args.split, RECIPES[: args.recipes], args.learning_rate
+            args.out,
+            args.steps,
+            args.workers,
+            args.split,
+            RECIPES[: args.recipes],
+            args.learning_rate,
+            args.every_paragraph,
+            args.truncation,
         )
         print(f"Wrote {study}")
     except ValueError as error:

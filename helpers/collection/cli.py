@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     clean.add_argument("paths", nargs="+", type=Path)
     readme = commands.add_parser(
-        "readme", help="refresh the README's notebook index and claims table from a finished run"
+        "readme",
+        help="refresh the README's notebook index and claims summary, and docs/claims.md, from a finished run",
     )
     readme.add_argument("--run", type=Path, default=Path("reports/notebooks"), help="run folder to read")
     readme.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks")

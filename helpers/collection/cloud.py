@@ -24,7 +24,8 @@ BRANCH = "main"  # the badges open notebooks from this branch, and the setup cel
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 
 SETUP_TEMPLATE = r"""
-# Setup for Colab and Kaggle: installs this collection at the revision the badges open this notebook from (the
+# @title Setup for Colab and Kaggle: run this cell first there; anywhere else it does nothing
+# It installs this collection at the revision the badges open this notebook from (the
 # current commit of __REF__), plus only the dependencies the runtime lacks (its torch, ipykernel and ipython are
 # kept), and the RAPIDS extra when the GPU and driver can run it, never beside a partial or other RAPIDS set.
 # Anywhere else (your machine, Binder, CI) it does nothing.
@@ -205,6 +206,8 @@ def stamped(nb: NotebookNode, repo: Repository, path: str) -> NotebookNode:
     ]
     at = title_end(result.cells)
     setup = _cell(result, "code", setup_source(repo), SETUP_TAG)
+    # shown collapsed to its title: a form in Colab, a hidden input in JupyterLab
+    setup.metadata.update({"cellView": "form", "jupyter": {"source_hidden": True}})
     if old_setup:  # an executed notebook keeps its count: re-stamping an unchanged cell changes nothing
         setup.execution_count = old_setup[0].get("execution_count")
     result.cells[at:at] = [_cell(result, "markdown", badge_row(repo, path), BADGES_TAG), setup]

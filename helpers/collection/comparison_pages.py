@@ -11,7 +11,8 @@ from typing import Any
 from helpers.collection.compare import Comparison, Run, compare, published_text
 from helpers.collection.notebooks import require_complete
 from helpers.collection.publish import REFERENCES_DIR, against_references, reference_runs, require_references
-from helpers.collection.report import measured_text, read_readme, table_cell
+from helpers.collection.report import read_readme, table_cell
+from helpers.core.conclusions import measured_text
 from helpers.core.results import create_dir, write_text_atomic
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -175,17 +176,50 @@ def write_comparison(run_dirs: list[Path], out_dir: Path) -> Comparison:
     return comparison
 
 
+REGENERATE = "Regenerate with `python -m helpers compare docs/results/* --readme README.md`."
+
+
+def comparison_page(readme: Path) -> Path:
+    """The page that holds the full comparison of the reference runs, beside the README: docs/comparison.md."""
+    return readme.parent / "docs" / "comparison.md"
+
+
+def comparison_page_text(run_dirs: list[Path], readme: Path) -> str:
+    """The full comparison page (docs/comparison.md) of these run folders: runs, every claim, why verdicts differ."""
+    page = comparison_page(readme)
+    body = (
+        comparison_markdown(compare(run_dirs), page.parent, level=2) if run_dirs else "No reference run yet."
+    )
+    return "\n\n".join(["# Results across machines", REGENERATE, body]) + "\n"
+
+
 def readme_block(run_dirs: list[Path], readme: Path) -> str:
-    """The README's 'Results across machines' block (between the markers) for these run folders."""
+    """The README's 'Results across machines' block (between the markers) for these run folders: the summary, a
+    link to each run's report and to the full comparison page."""
     if run_dirs:
-        body = comparison_markdown(compare(run_dirs), readme.parent, level=3)
+        comparison = compare(run_dirs)
+        links = [
+            os.path.relpath(run.path.resolve() / "report.md", readme.parent.resolve())
+            for run in comparison.runs
+        ]
+        where = comparison_page(readme).relative_to(readme.parent).as_posix()
+        body = "\n\n".join(
+            [
+                _summary(comparison),
+                "Runs: "
+                + ", ".join(
+                    f"[{run.label}]({link})" for run, link in zip(comparison.runs, links, strict=True)
+                )
+                + ".",
+                f"Claim by claim, with why each differing verdict differs: [{where}]({where}).",
+            ]
+        )
     else:
         body = (
             f"No reference run is committed yet in `{REFERENCES_DIR}/`: `make notebooks` publishes this project's "
             "cpu run there, and anyone can add theirs (below)."
         )
-    note = "Regenerate with `python -m helpers compare docs/results/* --readme README.md`."
-    return "\n\n".join([README_START, note, body, README_END])
+    return "\n\n".join([README_START, REGENERATE, body, README_END])
 
 
 def current_readme_block(readme: Path) -> str:
@@ -201,11 +235,15 @@ def current_readme_block(readme: Path) -> str:
 def update_readme_across_machines(
     readme: Path, run_dirs: list[Path], notebooks_dir: Path = Path("notebooks")
 ) -> None:
-    """Replace the README's results block, atomically, with the comparison of `run_dirs`, each of which must be a
-    complete run of the collection in `notebooks_dir` (anything else is refused in one sentence)."""
+    """Replace the README's results block and the full comparison page (docs/comparison.md), atomically, with the
+    comparison of `run_dirs`, each of which must be a complete run of the collection in `notebooks_dir` (anything
+    else is refused in one sentence)."""
     old = current_readme_block(readme)
     for run_dir in run_dirs:
         require_complete(run_dir, notebooks_dir, "compare --readme")
+    page = comparison_page(readme)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(page, comparison_page_text(run_dirs, readme))
     write_text_atomic(readme, readme.read_text().replace(old, readme_block(run_dirs, readme)))
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from helpers.collection.compare import compare, load_run
 from helpers.collection.notebooks import require_complete
-from helpers.collection.report import measured_text
 from helpers.core.cache import locked
+from helpers.core.conclusions import measured_text
 from helpers.core.environment import PROJECT_ROOT
 from helpers.core.results import create_dir, read_json, write_json_atomic, write_text_atomic
 

@@ -1,7 +1,8 @@
 """The run report: hardware summary, every claim beside its published figure, notebook status, figures.
 
 `report.html` is self-contained (figures embedded as data URIs, with their alt text) and links a rendered HTML
-page of each executed notebook. The README's notebook index and claims table are regenerated from a run.
+page of each executed notebook. The README's notebook index and claims summary, and the full claims page
+docs/claims.md, are regenerated from a run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import nbformat
 
 from helpers.collection.notebooks import require_complete
 from helpers.collection.provenance import run_metadata
+from helpers.core.claims import VERDICTS
+from helpers.core.conclusions import measured_text
 from helpers.core.environment import environment_report, summary_lines
 from helpers.core.plotting import read_alt
 from helpers.core.results import read_json, write_json_atomic, write_text_atomic
@@ -61,20 +64,6 @@ def _caveat(claim: dict[str, Any]) -> str:
     return f" (notebook {UNFINISHED.get(status, status)}: may be partial)" if status else ""
 
 
-def measured_text(entry: dict[str, Any] | None) -> str:
-    """A stored claim's measurement with its unit and, when it has one, its interval and level ('0.52 [0.47,
-    0.57] at 95 %'); '—' when not measured, '' when not assessed."""
-    if entry is None:
-        return ""
-    if entry["measured"] is None:
-        return "—"
-    text = f"{table_cell(entry['measured'])} {entry['unit']}".strip()
-    estimate = entry.get("estimate") or {}
-    if estimate.get("level") is not None:
-        text += f" [{table_cell(estimate['low'])}, {table_cell(estimate['high'])}] at {estimate['level']:.0%}"
-    return text.replace("%", " %")
-
-
 def claims_markdown(claims: list[dict[str, Any]]) -> str:
     """A Markdown table of claims: published vs measured vs verdict, with the reason."""
     lines = ["| Notebook | Claim | Published | Measured | Verdict | Why |", "|---|---|---|---|---|---|"]
@@ -86,6 +75,19 @@ def claims_markdown(claims: list[dict[str, Any]]) -> str:
             f"| {c['notebook']} | {table_cell(c['statement'])} | {published} | {measured} | "
             f"**{c['verdict']}**{_caveat(c)} | {table_cell(c['reason'])} |"
         )
+    return "\n".join(lines)
+
+
+def claims_summary_markdown(claims: list[dict[str, Any]]) -> str:
+    """A Markdown table with one row per notebook: how many of its claims got each verdict."""
+    notebooks = list(dict.fromkeys(c["notebook"] for c in claims))
+    verdicts = [v for v in VERDICTS if any(c["verdict"] == v for c in claims)]
+    lines = ["| Notebook | " + " | ".join(verdicts) + " |", "|---|" + "---|" * len(verdicts)]
+    for notebook in notebooks:
+        mine = [c["verdict"] for c in claims if c["notebook"] == notebook]
+        lines.append(f"| {notebook} | " + " | ".join(str(mine.count(v) or "") for v in verdicts) + " |")
+    totals = [sum(c["verdict"] == v for c in claims) for v in verdicts]
+    lines.append("| **all** | " + " | ".join(f"**{t}**" for t in totals) + " |")
     return "\n".join(lines)
 
 
@@ -225,11 +227,29 @@ def read_readme(readme: Path, command: str) -> str:
     return readme.read_text()
 
 
+def claims_page(readme: Path) -> Path:
+    """The page that holds the full claims table, beside the README: docs/claims.md."""
+    return readme.parent / "docs" / "claims.md"
+
+
+CLAIMS_PAGE_INTRO = """# The claims, in full
+
+Every claim, the published figure beside the one measured in the committed notebooks, and the verdict computed
+from them. A measurement comes with its 95 % interval and says what the interval is of (a t interval over seeds, a
+Wilson interval over held-out examples, the order statistics of the median over paired timing rounds; a count or
+a size is exact). The verdict is **reproduced** when the whole interval lies on the claim's side of its threshold,
+**partly reproduced** when it lies wholly between a claim's weaker bound and its threshold, **not reproduced** when
+it lies wholly on the other side, and **inconclusive** when it straddles a threshold (the reason then says about
+how many more seeds, rounds or examples would decide it). *Not measurable here* means this machine could not
+measure it (no GPU); *not measurable at this scale* means a check the measurement depends on failed (a model that
+did not learn its own task). Each notebook closes with the same verdicts in words, under "What we found"."""
+
+
 def update_readme_notebooks_and_claims(
     readme: Path, run_dir: Path, notebooks_dir: Path = Path("notebooks")
 ) -> None:
-    """Regenerate the README's notebook index and claims table from the complete run in `run_dir` (anything else
-    is refused in one sentence); the README is replaced atomically."""
+    """Regenerate the README's notebook index and claims summary, and the full claims page (docs/claims.md),
+    from the complete run in `run_dir` (anything else is refused in one sentence); both are replaced atomically."""
     text = read_readme(readme, "readme")
     require_complete(run_dir, notebooks_dir, "readme")
     run = read_json(run_dir / "run.json")
@@ -242,5 +262,14 @@ def update_readme_notebooks_and_claims(
     index = f"Times from the run of {run['finished']} (profile `{run['profile']}`) on {cores}.\n\n"
     index += notebook_index(run, notebooks_dir)
     text = replace_block(text, INDEX_START, INDEX_END, index, readme.name)
-    claims = measured_on + "\n\n" + claims_markdown(read_json(run_dir / "claims.json"))
-    write_text_atomic(readme, replace_block(text, README_START, README_END, claims, readme.name))
+    claims = read_json(run_dir / "claims.json")
+    page = claims_page(readme)
+    where = page.relative_to(readme.parent).as_posix()
+    link = f"Each claim with its published figure, measurement, interval and reason: [{where}]({where})."
+    summary = "\n\n".join([measured_on, claims_summary_markdown(claims), link])
+    text = replace_block(
+        text, README_START, README_END, summary, readme.name
+    )  # refused before anything is written
+    page.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(page, "\n\n".join([CLAIMS_PAGE_INTRO, measured_on, claims_markdown(claims)]) + "\n")
+    write_text_atomic(readme, text)

@@ -47,7 +47,7 @@ from helpers.collection.processes import (
 )
 from helpers.collection.run_folders import RunFolder, check_out, mark_abandoned, stale_runs
 from helpers.core.params import PROFILE_ENV, resolve_profile
-from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, absolute_folder_settings
+from helpers.core.results import NOTEBOOK_ENV, OUT_DIR_ENV, STORE_DIR_ENV, absolute_folder_settings
 
 DEFAULT_TIMEOUT_S = 1800
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in logs and tracebacks
@@ -202,8 +202,10 @@ def execute_notebook(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     parameters: dict[str, Any] | None = None,
     inject_profile: bool = True,
+    stores: Path | None = None,
 ) -> NotebookRun:
-    """Execute one notebook with papermill into `out_dir`; the profile goes in as a parameter or via FSL_PROFILE.
+    """Execute one notebook with papermill into `out_dir`; the profile goes in as a parameter or via FSL_PROFILE;
+    `stores` replaces the folder of the notebook's stores (FSL_STORE_DIR, e.g. MLflow's), say a fresh one.
 
     Whatever happens (success, failure, timeout, an interrupt), every process it started has ended on return."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -229,6 +231,7 @@ def execute_notebook(
         **os.environ,
         **absolute_folder_settings(),
         **notebook_environment(notebook, out_dir, profile, token),
+        **({STORE_DIR_ENV: str(stores.absolute())} if stores is not None else {}),
     }
     log = out_dir / f"{notebook.stem}.log"
     start = time.perf_counter()
@@ -309,8 +312,15 @@ def _execute_all(
             bar.set_postfix_str(notebook.stem)
             started = time.perf_counter()
             try:
+                # a committed run starts from empty stores, so its outputs show no history of this machine
                 run = execute_notebook(
-                    notebook, folder, profile, timeout_s, parameters, inject_profile=not in_place
+                    notebook,
+                    folder,
+                    profile,
+                    timeout_s,
+                    parameters,
+                    inject_profile=not in_place,
+                    stores=folder / "stores" if in_place else None,
                 )
             except Interrupted:
                 runs.append(NotebookRun(notebook.stem, "interrupted", time.perf_counter() - started))

@@ -14,7 +14,7 @@ import copy
 import io
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -135,12 +135,27 @@ def drop_unused_tensors(graph_module: torch.fx.GraphModule) -> torch.fx.GraphMod
     return graph_module
 
 
+def _stored_tensors(value: torch.Tensor) -> Iterator[torch.Tensor]:
+    """The plain tensors that hold `value`: itself, or the tensors inside a tensor subclass such as torchao's
+    quantized weight (whose own dtype is the float dtype it stands for, not what it stores)."""
+    from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+
+    if is_traceable_wrapper_subclass(value):
+        names, _ = value.__tensor_flatten__()
+        for name in names:
+            yield from _stored_tensors(getattr(value, name))
+    else:
+        yield value
+
+
 def stored_dtype_bytes(model: nn.Module) -> dict[str, int]:
-    """Raw bytes of the state_dict's tensors grouped by dtype (e.g. int8 weights vs fp32 biases and scales)."""
+    """Raw bytes of the state_dict's tensors grouped by the dtype they are stored in (e.g. int8 weights vs fp32
+    biases and scales), looking inside tensor subclasses."""
     totals: Counter[str] = Counter()
     for value in model.state_dict().values():
         if isinstance(value, torch.Tensor):
-            totals[str(value.dtype).removeprefix("torch.")] += value.numel() * value.element_size()
+            for stored in _stored_tensors(value):
+                totals[str(stored.dtype).removeprefix("torch.")] += stored.numel() * stored.element_size()
     return dict(totals)
 
 

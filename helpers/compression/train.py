@@ -135,24 +135,25 @@ def train(
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         order = torch.Generator().manual_seed(seed)
         best_accuracy, best_epoch, best_state, history = -1.0, 0, None, []
-        bar = tqdm(range(config.epochs), desc=desc, leave=False, disable=not config.progress)
-        for epoch in bar:
-            model.train()
-            permutation = torch.randperm(len(data.y_train), generator=order).to(device)
-            for start in range(0, len(permutation), config.batch_size):
-                index = permutation[start : start + config.batch_size]
-                x, y = data.x_train[index], data.y_train[index]
-                loss = loss_fn(model(x), x, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            accuracy = evaluate(model, data.x_val, data.y_val)
-            history.append(accuracy)
-            bar.set_postfix(val=f"{accuracy:.3f}")
-            if accuracy > best_accuracy:
-                best_accuracy, best_epoch, best_state = accuracy, epoch, copy.deepcopy(model.state_dict())
-            elif epoch - best_epoch >= config.patience:
-                break
+        # closed (and so cleared) when early stopping breaks out, rather than left at, say, 26/60 as if it crashed
+        with tqdm(range(config.epochs), desc=desc, leave=False, disable=not config.progress) as bar:
+            for epoch in bar:
+                model.train()
+                permutation = torch.randperm(len(data.y_train), generator=order).to(device)
+                for start in range(0, len(permutation), config.batch_size):
+                    index = permutation[start : start + config.batch_size]
+                    x, y = data.x_train[index], data.y_train[index]
+                    loss = loss_fn(model(x), x, y)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                accuracy = evaluate(model, data.x_val, data.y_val)
+                history.append(accuracy)
+                bar.set_postfix(val=f"{accuracy:.3f}")
+                if accuracy > best_accuracy:
+                    best_accuracy, best_epoch, best_state = accuracy, epoch, copy.deepcopy(model.state_dict())
+                elif epoch - best_epoch >= config.patience:
+                    break
         model.load_state_dict(best_state)
         model.eval()
         test_accuracy = evaluate(model, data.x_test, data.y_test)

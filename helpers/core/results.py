@@ -207,12 +207,14 @@ def format_value(key: str, value: Any) -> str:
     return _shown(to_jsonable(value), unit)
 
 
-def record(key: str, value: Any) -> Any:
-    """Show `key = value` and, when run headless, save it to `<out>/<notebook stem>.results.json`."""
+def record(key: str, value: Any, show: bool = False) -> Any:
+    """Keep `key = value` for the run's results and, when run headless, save it to
+    `<out>/<notebook stem>.results.json`; print it for the reader only with `show`."""
     if not isinstance(key, str) or not key.strip():
         raise ValueError("record() needs a non-empty string key such as 'etl.rows'.")
     _results[key] = to_jsonable(value)
-    print(f"{key} = {format_value(key, _results[key])}")
+    if show:
+        print(f"{key} = {format_value(key, _results[key])}")
     out = output_dir()
     if out is not None:
         write_json_atomic(out / f"{notebook_stem()}.results.json", _results)

@@ -4,7 +4,8 @@ The default sources ship with every install of the project and need no download:
 topics that `pydoc` shows (`pydoc_data.topics`) and the whole docstrings of the modules, classes and functions of
 the standard library and of installed scientific packages, read with `ast` (nothing is imported or executed). A
 reference topic keeps its prose paragraphs; a docstring keeps every paragraph of text, parameter and return
-descriptions included, and drops code, doctests and directives; its section headings ("Parameters", "Returns",
+descriptions included, and drops code, doctests and directives (with `every_paragraph=True` it keeps every
+blank-line paragraph as it is, code and doctests included); its section headings ("Parameters", "Returns",
 "Args:") are dropped, or with `headings=True` kept at the start of their section's first paragraph (section order
 is the discourse structure of the genre). Segments stay in their original order.
 Extraction is deterministic for a given Python and set of package versions and is cached under
@@ -177,14 +178,20 @@ def is_docstring_text(text: str) -> bool:
     return letters >= 0.75 * len(text) and codey <= 0.25 * len(words)
 
 
-def docstring_segments(text: str, headings: bool = False) -> list[str]:
+def docstring_segments(text: str, headings: bool = False, every_paragraph: bool = False) -> list[str]:
     """Every text paragraph of a whole docstring in order, parameter and return descriptions included; doctests,
-    code and directives are dropped, and so are section headings (numpy-style underlined, Google-style "Args:")
-    unless `headings`, which puts each one at the start of the first kept paragraph of its section."""
+    code and directives are dropped (kept as they are with `every_paragraph`: every blank-line paragraph, its lines
+    joined), and so are section headings (numpy-style underlined, Google-style "Args:") unless `headings`, which
+    puts each one at the start of the first kept paragraph of its section."""
     segments, heading = [], ""
     for paragraph in split_paragraphs(text):
         if paragraph[0].startswith(HEADING):
             heading = paragraph[0].removeprefix(HEADING)
+            continue
+        if every_paragraph:
+            joined = " ".join(line.strip() for line in paragraph)
+            segments.append(f"{heading}: {joined}" if headings and heading else joined)
+            heading = ""
             continue
         if _GOOGLE_SECTION.match(paragraph[0]):
             heading, paragraph = paragraph[0].strip().removesuffix(":"), paragraph[1:]
@@ -216,14 +223,16 @@ def _python_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def docstring_documents(root: Path, prefix: str, headings: bool = False) -> list[Document]:
-    """One document per docstring with at least two text segments, grouped by module file (section headings kept
-    at the start of their first paragraph with `headings`)."""
+def docstring_documents(
+    root: Path, prefix: str, headings: bool = False, every_paragraph: bool = False
+) -> list[Document]:
+    """One document per docstring with at least two segments, grouped by module file (section headings kept at the
+    start of their first paragraph with `headings`; code and doctests kept with `every_paragraph`)."""
     documents: list[Document] = []
     for path in _python_files(root):
         module = prefix + "/" + path.relative_to(root).with_suffix("").as_posix()
         for name, doc in _docstrings(path):
-            segments = docstring_segments(doc, headings)
+            segments = docstring_segments(doc, headings, every_paragraph)
             if len(segments) >= 2:
                 documents.append(Document(f"{module}:{name}", module, tuple(segments)))
     return documents
@@ -304,16 +313,16 @@ def source_versions(sources: Iterable[str]) -> dict[str, str]:
     return versions
 
 
-def extract_documents(source: str, headings: bool = False) -> list[Document]:
+def extract_documents(source: str, headings: bool = False, every_paragraph: bool = False) -> list[Document]:
     """All documents of one source: 'pydoc_topics', 'stdlib', an installed package name, 'wikitext' or a folder
-    (`headings`: docstring section headings kept, see `docstring_segments`)."""
+    (`headings`, `every_paragraph`: how docstrings are segmented, see `docstring_segments`)."""
     if source == "pydoc_topics":
         return pydoc_documents()
     if source == "stdlib":
-        return docstring_documents(Path(sysconfig.get_paths()["stdlib"]), "stdlib", headings)
+        return docstring_documents(Path(sysconfig.get_paths()["stdlib"]), "stdlib", headings, every_paragraph)
     if source in PACKAGE_DISTRIBUTIONS:
         root = _package_root(source)
-        return [] if root is None else docstring_documents(root, source, headings)
+        return [] if root is None else docstring_documents(root, source, headings, every_paragraph)
     if source == "wikitext":
         return wikitext_documents()
     require(
@@ -324,13 +333,14 @@ def extract_documents(source: str, headings: bool = False) -> list[Document]:
     return folder_documents(Path(source).expanduser())
 
 
-def cached_documents(source: str, headings: bool = False) -> list[Document]:
-    """All documents of one source, extracted once per source version (and `headings` choice) and read back from
-    the verified cache."""
+def cached_documents(source: str, headings: bool = False, every_paragraph: bool = False) -> list[Document]:
+    """All documents of one source, extracted once per source version (and segmentation choice) and read back
+    from the verified cache."""
     versions = source_versions([source])
     if source not in versions:  # a folder or wikitext: not cached (a folder's contents may change)
-        return extract_documents(source, headings)
-    identity = [CORPUS_VERSION, source, versions[source], *(["headings"] if headings else [])]
+        return extract_documents(source, headings, every_paragraph)
+    choices = [*(["headings"] if headings else []), *(["every_paragraph"] if every_paragraph else [])]
+    identity = [CORPUS_VERSION, source, versions[source], *choices]
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     path = cache_dir() / "prose_corpus" / f"{source}-{key}.json"
     holds = {
@@ -338,10 +348,11 @@ def cached_documents(source: str, headings: bool = False) -> list[Document]:
         "source": source,
         "source_version": versions[source],
         "headings": headings,
+        "every_paragraph": every_paragraph,
     }
 
     def build(tmp: Path) -> None:
-        documents = extract_documents(source, headings)
+        documents = extract_documents(source, headings, every_paragraph)
         write_json_atomic(tmp, [[d.doc_id, d.group, list(d.segments)] for d in documents])
 
     return [Document(d[0], d[1], tuple(d[2])) for d in json.loads(verified(path, holds, build).read_text())]
@@ -358,14 +369,16 @@ def build_corpus(
     heldout_fraction: float = 0.1,
     max_documents: int | None = None,
     headings: bool = False,
+    every_paragraph: bool = False,
 ) -> Corpus:
     """Documents from `sources`, split by group into training and held-out documents (cached extraction;
-    `headings`: docstring section headings kept at the start of their first paragraph)."""
+    `headings`: docstring section headings kept at the start of their first paragraph; `every_paragraph`: code
+    and doctests kept)."""
     require(len(sources) > 0, "No corpus source given; use e.g. sources=('pydoc_topics', 'stdlib').")
     require(
         0 < heldout_fraction < 1, f"heldout_fraction={heldout_fraction} must be between 0 and 1, e.g. 0.1."
     )
-    documents = [d for source in sources for d in cached_documents(source, headings)]
+    documents = [d for source in sources for d in cached_documents(source, headings, every_paragraph)]
     if max_documents is not None:
         require(max_documents >= 4, f"max_documents={max_documents} is too small; keep at least 4 documents.")
         step = max(1, len(documents) // max_documents)
