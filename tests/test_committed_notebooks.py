@@ -124,6 +124,17 @@ def test_outputs_hold_no_error(notebook):
     assert not errors, f"error outputs in cells {errors}: {FIX}"
 
 
+MAX_PRINTED_LINES = 80  # text a reader scrolls past; tables, figures and the closing findings are not counted
+
+
+def test_a_notebook_prints_little_text(notebook):
+    printed = sum(len(o.text.splitlines()) for _, _, o in _outputs(notebook) if o.output_type == "stream")
+    assert printed <= MAX_PRINTED_LINES, (
+        f"the notebook prints {printed} lines of text; show one table or figure per section and keep values "
+        "in record() (it prints only with show=True)"
+    )
+
+
 def notebook_claims(path: Path) -> list[tuple[str, str, str]]:
     """(statement, measured, verdict) of the claims table in the notebook's closing "What we found" output."""
     nb = nbformat.read(path, as_version=4)
