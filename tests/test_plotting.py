@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.core import results  # noqa: E402
-from helpers.core.plotting import describe, read_alt, save_figure, use_style  # noqa: E402
+from helpers.core.plotting import describe, layout_problems, read_alt, save_figure, use_style  # noqa: E402
 
 OKABE_ITO = ["#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#f0e442", "#000000"]
 
@@ -41,6 +41,36 @@ def test_headless_save_writes_png_with_alt_text_and_returns_nothing(tmp_path, mo
     assert not plt.fignum_exists(fig.number), (
         "the saved figure is closed so plt.show() does not draw it twice"
     )
+    assert results.recorded()["figures.speedup-bars.layout_problems"] == [], (
+        "the layout is checked when saved"
+    )
+
+
+def test_layout_problems_name_overlapping_ticks_a_legend_over_data_and_look_alike_series():
+    use_style()
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.bar([f"a long category name {i}" for i in range(6)], range(6))
+    ax.plot([0, 5], [5, 0], "o-", color="C0", label="first")
+    ax.plot([0, 5], [4, 1], "o-", color="C0", label="second")
+    ax.legend(loc="upper left")
+    problems = layout_problems(fig)
+    assert any(
+        "x tick labels 'a long category name 0' and 'a long category name 1' overlap" in p for p in problems
+    )
+    assert any("the legend covers 'first'" in p for p in problems)
+    assert any("'second' and 'first' look the same" in p for p in problems)
+    plt.close(fig)
+
+
+def test_a_clean_figure_has_no_layout_problem():
+    use_style()
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [1, 2, 3], label="one")
+    ax.plot([1, 2, 3], [3, 2, 1], label="two")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set(title="Clean", xlabel="x", ylabel="y")
+    assert layout_problems(fig) == []
+    plt.close(fig)
 
 
 def test_alt_text_can_be_given_and_describes_untitled_figures():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import io
+from itertools import combinations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-from helpers.core.results import notebook_stem, output_dir
+from helpers.core.results import notebook_stem, output_dir, record
 
 STYLE = Path(__file__).with_name("fsl.mplstyle")
 ALT_KEY = "Description"  # the PNG text chunk that carries a figure's alt text (read back by the report)
@@ -64,6 +67,7 @@ def save_figure(fig: Figure, name: str, alt: str | None = None) -> None:
     path = figure_path(name)
     alt = alt or describe(fig)
     _thin_markers(fig)
+    record(f"figures.{name}.layout_problems", layout_problems(fig))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={ALT_KEY: alt})
     png = buffer.getvalue()
@@ -72,6 +76,44 @@ def save_figure(fig: Figure, name: str, alt: str | None = None) -> None:
         path.write_bytes(png)
     _display_png(png, alt)
     plt.close(fig)
+
+
+def _shown(texts: list[Text]) -> list[Text]:
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def layout_problems(fig: Figure) -> list[str]:
+    """What a reader would trip over, one sentence each: tick labels of one axis that overlap, a legend inside the
+    axes that covers a data point or a bar, and labelled series that share colour, marker and line style."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    for index, ax in enumerate(fig.get_axes()):
+        where = f"axes {ax.get_title()!r}" if ax.get_title() else f"axes {index}"
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _shown(axis.get_ticklabels())]
+            for (a, box_a), (b, box_b) in combinations(boxes, 2):
+                if box_a.overlaps(box_b):
+                    problems.append(f"{where}: {name} tick labels {a!r} and {b!r} overlap")
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            box = legend.get_window_extent(renderer)
+            covered = [
+                "an unlabelled line" if line.get_label().startswith("_") else line.get_label()
+                for line in ax.get_lines()
+                if any(box.contains(x, y) for x, y in line.get_transform().transform(line.get_xydata()))
+            ]
+            covered += ["a bar"] * any(p.get_window_extent(renderer).overlaps(box) for p in ax.patches)
+            problems += [f"{where}: the legend covers {c!r}" for c in covered]
+        seen: dict[tuple, str] = {}
+        for line in ax.get_lines():
+            if line.get_label().startswith("_"):
+                continue
+            style = (to_rgb(line.get_color()), line.get_marker(), line.get_linestyle())
+            if style in seen:
+                problems.append(f"{where}: {line.get_label()!r} and {seen[style]!r} look the same")
+            seen[style] = line.get_label()
+    return problems
 
 
 def _thin_markers(fig: Figure, most: int = 15) -> None:
