@@ -153,6 +153,10 @@ def test_a_negligible_change_is_not_reproduced_and_the_stored_claim_rederives_it
     entry = make_claim(greater_than(0, negligible=0.005)).assess(mean_interval(values))
     assert entry["verdict"] == verdict == expected_verdict(entry)
     assert "not reproduced when wholly short of 0.005 (a negligible change)" in entry["reason"]
+    judgement = greater_than(0, negligible=0.005).judge(mean_interval(values))
+    assert judgement.negligible == (case == "around zero, wholly short of the bound"), (
+        "only an interval that reaches the target but stops short of the bound is negligible"
+    )
 
 
 def test_inconclusive_with_a_negligible_change_names_the_nearer_threshold():

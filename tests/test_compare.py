@@ -239,10 +239,10 @@ def test_readme_section_is_regenerated_between_its_markers(runs, tmp_path):
     update_readme_across_machines(readme, [published], collection_of(runs))
     text = readme.read_text()
     assert text.startswith("# Title\n\n") and text.endswith("\n\n## After\n")
-    assert current_readme_block(readme) == readme_block([published], readme)
+    assert current_readme_block(readme) == readme_block(compare([published]), readme)
     assert "[ref-box · cpu](docs/results/ref-box-cpu/report.md)" in text
     page = (tmp_path / "docs" / "comparison.md").read_text()
-    assert page == comparison_page_text([published], readme) and "## Claims" in page
+    assert page == comparison_page_text(compare([published]), readme) and "## Claims" in page
     (tmp_path / "bare.md").write_text("no markers\n")
     with pytest.raises(ValueError, match="has no <!-- results:start -->"):
         current_readme_block(tmp_path / "bare.md")
@@ -251,11 +251,13 @@ def test_readme_section_is_regenerated_between_its_markers(runs, tmp_path):
 def test_readme_shows_the_committed_reference_runs():
     readme = ROOT / "README.md"
     committed = reference_runs(ROOT / "docs" / "results")
-    assert current_readme_block(readme) == readme_block(committed, readme), (
+    assert current_readme_block(readme) == readme_block(compare(committed), readme), (
         "README.md's 'Results across machines' section is out of step with docs/results/: run "
         "`python -m helpers compare docs/results/* --readme README.md` and commit the result."
     )
-    assert (ROOT / "docs" / "comparison.md").read_text() == comparison_page_text(committed, readme), (
+    assert (ROOT / "docs" / "comparison.md").read_text() == comparison_page_text(
+        compare(committed), readme
+    ), (
         "docs/comparison.md is out of step with docs/results/: run "
         "`python -m helpers compare docs/results/* --readme README.md` and commit the result."
     )

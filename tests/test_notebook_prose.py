@@ -5,6 +5,7 @@ method constants listed here for that notebook; everything about this run's numb
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 import nbformat
@@ -60,7 +61,8 @@ def prose_numbers(markdown: str) -> list[str]:
     return [_normal(m.group(1)) for m in NUMBER.finditer(NOT_PROSE.sub(" ", markdown))]
 
 
-def _published() -> set[str]:
+@functools.cache
+def _published() -> frozenset[str]:
     """Numbers of the claims tables (statements and published figures) and of the paper's Table 5."""
     numbers: set[str] = set()
     for line in (ROOT / "docs" / "claims.md").read_text().splitlines():
@@ -68,7 +70,7 @@ def _published() -> set[str]:
         if line.startswith("| ") and len(cells) >= 6:
             numbers |= set(prose_numbers(cells[1] + " " + cells[2]))
     tables = [*PAPER_TABLE5.values.ravel(), *PAPER_TABLE5_DOWNSTREAM.values.ravel()]
-    return numbers | {n for value in tables for n in prose_numbers(str(value))}
+    return frozenset(numbers | {n for value in tables for n in prose_numbers(str(value))})
 
 
 def _profile_values(nb: nbformat.NotebookNode) -> set[str]:
@@ -81,10 +83,11 @@ def _profile_values(nb: nbformat.NotebookNode) -> set[str]:
     }
 
 
-def unexplained(nb: nbformat.NotebookNode, stem: str, published: set[str]) -> list[str]:
+def unexplained(nb: nbformat.NotebookNode, stem: str, published: frozenset[str]) -> list[str]:
     """Numbers in the notebook's Markdown that are none of: published, a profile value, a listed constant."""
-    allowed = published | _profile_values(nb) | COMMON | METHOD_CONSTANTS.get(stem[:2], set()) | {stem[:2]}
-    allowed |= {_normal(stem[:2])}
+    allowed = (
+        published | _profile_values(nb) | COMMON | METHOD_CONSTANTS.get(stem[:2], set()) | {_normal(stem[:2])}
+    )
     cells = [
         c for c in nb.cells if c.cell_type == "markdown" and "fsl-badges" not in c.metadata.get("tags", [])
     ]
@@ -110,5 +113,5 @@ def test_a_measured_number_in_prose_is_found_and_markup_is_not():
             ),
         ]
     )
-    assert unexplained(nb, "99_demo", set()) == ["87.3"]
+    assert unexplained(nb, "99_demo", frozenset()) == ["87.3"]
     assert prose_numbers("30,000 and 1.0") == ["30000", "1"]

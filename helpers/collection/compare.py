@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.collection.report import table_cell
 from helpers.core.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Rule
-from helpers.core.conclusions import measured_text
+from helpers.core.conclusions import measured_text, table_cell
 from helpers.core.environment import machine_name
 from helpers.core.results import read_json
 

@@ -11,8 +11,8 @@ from typing import Any
 from helpers.collection.compare import Comparison, Run, compare, published_text
 from helpers.collection.notebooks import require_complete
 from helpers.collection.publish import REFERENCES_DIR, against_references, reference_runs, require_references
-from helpers.collection.report import read_readme, table_cell
-from helpers.core.conclusions import measured_text
+from helpers.collection.report import read_readme
+from helpers.core.conclusions import measured_text, table_cell
 from helpers.core.results import create_dir, write_text_atomic
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -184,20 +184,22 @@ def comparison_page(readme: Path) -> Path:
     return readme.parent / "docs" / "comparison.md"
 
 
-def comparison_page_text(run_dirs: list[Path], readme: Path) -> str:
-    """The full comparison page (docs/comparison.md) of these run folders: runs, every claim, why verdicts differ."""
+def comparison_page_text(comparison: Comparison | None, readme: Path) -> str:
+    """The full comparison page (docs/comparison.md) of the reference runs (None: there are none): runs, every
+    claim, why verdicts differ."""
     page = comparison_page(readme)
     body = (
-        comparison_markdown(compare(run_dirs), page.parent, level=2) if run_dirs else "No reference run yet."
+        comparison_markdown(comparison, page.parent, level=2)
+        if comparison is not None
+        else "No reference run yet."
     )
     return "\n\n".join(["# Results across machines", REGENERATE, body]) + "\n"
 
 
-def readme_block(run_dirs: list[Path], readme: Path) -> str:
-    """The README's 'Results across machines' block (between the markers) for these run folders: the summary, a
-    link to each run's report and to the full comparison page."""
-    if run_dirs:
-        comparison = compare(run_dirs)
+def readme_block(comparison: Comparison | None, readme: Path) -> str:
+    """The README's 'Results across machines' block (between the markers) for the reference runs (None: there are
+    none): the summary, a link to each run's report and to the full comparison page."""
+    if comparison is not None:
         links = [
             os.path.relpath(run.path.resolve() / "report.md", readme.parent.resolve())
             for run in comparison.runs
@@ -241,10 +243,11 @@ def update_readme_across_machines(
     old = current_readme_block(readme)
     for run_dir in run_dirs:
         require_complete(run_dir, notebooks_dir, "compare --readme")
+    comparison = compare(run_dirs) if run_dirs else None
     page = comparison_page(readme)
     page.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(page, comparison_page_text(run_dirs, readme))
-    write_text_atomic(readme, readme.read_text().replace(old, readme_block(run_dirs, readme)))
+    write_text_atomic(page, comparison_page_text(comparison, readme))
+    write_text_atomic(readme, readme.read_text().replace(old, readme_block(comparison, readme)))
 
 
 def _expand(paths: list[Path]) -> list[Path]:

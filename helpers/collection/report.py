@@ -19,7 +19,7 @@ import nbformat
 from helpers.collection.notebooks import require_complete
 from helpers.collection.provenance import run_metadata
 from helpers.core.claims import VERDICTS
-from helpers.core.conclusions import measured_text
+from helpers.core.conclusions import measured_text, table_cell
 from helpers.core.environment import environment_report, summary_lines
 from helpers.core.plotting import read_alt
 from helpers.core.results import read_json, write_json_atomic, write_text_atomic
@@ -48,15 +48,6 @@ def collect_claims(
         for claim in _load_json(out_dir / f"{stem}.claims.json", []):
             claims.append(claim if status == "ok" else {**claim, "notebook_status": status})
     return claims
-
-
-def table_cell(value: Any) -> str:
-    """A value as the text of one Markdown table cell: — for None, floats to 4 significant digits, no | or newline."""
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _caveat(claim: dict[str, Any]) -> str:

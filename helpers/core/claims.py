@@ -27,10 +27,13 @@ _SYMBOLS = {"at_least": "≥", "greater_than": ">", "at_most": "≤", "less_than
 
 @dataclass(frozen=True)
 class Judgement:
-    """A rule's verdict on an estimate; when inconclusive, the thresholds the interval straddles, by name."""
+    """A rule's verdict on an estimate; when inconclusive, the thresholds the interval straddles, by name; when not
+    reproduced, whether only because the change is negligible (the interval reaches the target but stops short of
+    the negligible-change bound)."""
 
     verdict: str
     straddled: tuple[tuple[str, float], ...] = ()
+    negligible: bool = False
 
     def to_decide(self, estimate: Estimate) -> str:
         """For an inconclusive verdict: about how many samples of the observed spread would make the interval
@@ -141,7 +144,7 @@ class Rule:
             bounds.append(("the negligible-change bound", self._claimed_side(self.target, self.negligible)))
             sides.append(self._side(estimate, bounds[-1][1]))
         if sides[-1] == -1:
-            return Judgement(NOT_REPRODUCED)
+            return Judgement(NOT_REPRODUCED, negligible=self.negligible > 0 and sides[0] is None)
         if self.partly is not None and sides == [-1, 1]:
             return Judgement(PARTLY)
         straddled = [(name, bound) for (name, bound), side in zip(bounds, sides, strict=True) if side is None]

@@ -5,7 +5,6 @@ claims it assessed, so the words change when the numbers do."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from helpers.core.claims import (
@@ -21,11 +20,13 @@ from helpers.core.claims import (
 from helpers.core.stats import Estimate
 
 
-def _number(value: Any) -> str:
-    """A number for a reader: floats to 4 significant figures, — for a missing (unbounded) one."""
+def table_cell(value: Any) -> str:
+    """A value as the text of one Markdown table cell: — for None, floats to 4 significant digits, no | or newline."""
     if value is None:
         return "—"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def measured_text(entry: Mapping[str, Any] | None) -> str:
@@ -35,10 +36,10 @@ def measured_text(entry: Mapping[str, Any] | None) -> str:
         return ""
     if entry["measured"] is None:
         return "—"
-    text = f"{_number(entry['measured'])} {entry['unit']}".strip()
+    text = f"{table_cell(entry['measured'])} {entry['unit']}".strip()
     estimate = entry.get("estimate") or {}
     if estimate.get("level") is not None:
-        text += f" [{_number(estimate['low'])}, {_number(estimate['high'])}] at {estimate['level']:.0%}"
+        text += f" [{table_cell(estimate['low'])}, {table_cell(estimate['high'])}] at {estimate['level']:.0%}"
     return text.replace("%", " %")
 
 
@@ -60,7 +61,7 @@ def finding(entry: Mapping[str, Any]) -> str:
         NOT_REPRODUCED: "which lies wholly on the other side",
         INCONCLUSIVE: "which this run cannot decide",
     }[verdict]
-    if verdict == NOT_REPRODUCED and replace(rule, negligible=0.0).judge(estimate).verdict == INCONCLUSIVE:
+    if verdict == NOT_REPRODUCED and rule.judge(estimate).negligible:
         wording = "which stops short of the negligible-change bound: any change is too small to count"
     sentence = f"{verdict}: this run measured {measured}, {wording} (the rule: {rule.describe()})"
     if verdict == INCONCLUSIVE:
@@ -72,8 +73,8 @@ def findings_table(entries: Sequence[Mapping[str, Any]]) -> str:
     """A Markdown table of the claims: statement, published figure, this run's measurement, verdict."""
     rows = ["| claim | published | this run | verdict |", "|---|---|---|---|"]
     for entry in entries:
-        cells = (entry["statement"], str(entry["published"]), measured_text(entry), entry["verdict"])
-        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        cells = (entry["statement"], entry["published"], measured_text(entry), entry["verdict"])
+        rows.append("| " + " | ".join(table_cell(cell) for cell in cells) + " |")
     return "\n".join(rows)
 
 
