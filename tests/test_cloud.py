@@ -13,7 +13,7 @@ from urllib.parse import quote
 import nbformat
 import pytest
 
-from helpers.collection import cloud
+from helpers.collection import cloud, gpu_extra
 from helpers.collection.cli import main
 
 from .notebook_runs import NOTEBOOKS_DIR, ROOT
@@ -64,11 +64,12 @@ def test_notebook_title_comes_first_then_badges_and_setup_cell_for_the_one_url(n
         assert repo_path in target, f"{notebook.name}: badge {target} is not for {REPO.url}: {FIX}"
     linked = [path in links[1], path in links[3], quote(path, safe="") in links[5]]
     assert all(linked), f"{notebook.name}: a badge opens another file: {FIX}"
-    assert f'repository="{REPO.url}"' in setup.source, (
-        f"{notebook.name}: setup cell not for {REPO.url}: {FIX}"
+    call = setup.source.splitlines()[-1]
+    assert call == f'_setup("{REPO.url}", "{REPO.package}", "{cloud.BRANCH}")', (
+        f"{notebook.name}: setup cell not for {REPO.url} at {cloud.BRANCH}: {FIX}"
     )
     # the setup cell installs the branch the badges open the notebook from
-    assert f'ref="{cloud.BRANCH}"' in setup.source and all(f"/{cloud.BRANCH}" in link for link in links[1::2])
+    assert all(f"/{cloud.BRANCH}" in link for link in links[1::2])
     assert not setup.get("outputs"), (
         f"{notebook.name}: the setup cell stores output (it must do nothing locally)"
     )
@@ -110,7 +111,6 @@ def test_badges_command_is_idempotent_and_replaces_old_cells(tmp_path, monkeypat
 
 
 def test_the_setup_cell_is_formatted_as_the_linter_wants():
-    # the cell carries helpers/collection/gpu_extra.py four spaces deeper than the module has it
     done = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--check", "--stdin-filename", "setup_cell.py", "-"],
         input=cloud.setup_source(REPO) + "\n",
@@ -153,7 +153,8 @@ T4_CUDA12 = (SMI.format(driver="550.54.15", cuda="12.4"), "7.5\n")
 
 
 class _Cloud:
-    """Runs the setup cell's source with a fake platform, GPU driver, git and pip, recording the pip commands."""
+    """Runs the setup cell's source with a fake platform, GPU driver, git and pip, recording the pip commands; the
+    cell's second step (helpers/collection/gpu_extra.py --install) runs in this process, on the same fakes."""
 
     REQUIRES = [
         "torch>=2.6,<2.14",
@@ -198,6 +199,10 @@ class _Cloud:
             return real_which(name, *args, **kwargs)
 
         def run(command, **kwargs):
+            if len(command) > 1 and str(command[1]).endswith(
+                "gpu_extra.py"
+            ):  # the cell's second step, run here in-process
+                return subprocess.CompletedProcess(command, gpu_extra.main(command[2:]))
             if command[0] == "nvidia-smi":
                 return subprocess.CompletedProcess(command, 0, stdout=smi[1] if len(command) > 1 else smi[0])
             if command[0] == "git":
@@ -215,6 +220,9 @@ class _Cloud:
             def read_text(self, name):
                 assert name == "direct_url.json"
                 return json.dumps({"url": REPO.url, "vcs_info": {"vcs": "git", "commit_id": installed_at}})
+
+            def locate_file(self, path):
+                return ROOT / path
 
         monkeypatch.setattr(shutil, "which", which)
         monkeypatch.setattr(subprocess, "run", run)

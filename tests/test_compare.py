@@ -113,7 +113,8 @@ def test_comparison_highlights_the_verdict_that_differs_and_says_why(runs, tmp_p
     assert [row.id for row in comparison.differing] == ["demo.size"]
     why = comparison.differing[0].why
     assert why[0] == "Rule: measured ≥ 10."
-    assert "Profiles differ (smoke / cpu)" in why[1] and "Parameters differ: n 3 / 30." in why
+    assert why[1].startswith("Conclusive flip: ") and comparison.differing[0].conclusive_flip
+    assert "Profiles differ (smoke / cpu)" in why[2] and "Parameters differ: n 3 / 30." in why
     assert why[-2].endswith(
         "not reproduced, measured 3 items — n=3, data in "
         + str(runs["smoke"].parent / "notebooks")
@@ -123,7 +124,7 @@ def test_comparison_highlights_the_verdict_that_differs_and_says_why(runs, tmp_p
 
     markdown = (tmp_path / "comparison.md").read_text()
     assert (
-        "| ⚠ | 01_demo | n is at least 10 | 10 items | 3 items | **not reproduced** | 30 items | **reproduced** |"
+        "| ‼ | 01_demo | n is at least 10 | 10 items | 3 items | **not reproduced** | 30 items | **reproduced** |"
         in markdown
     )
     assert "|  | 01_demo | two is at least one | 1 | 2 | **reproduced** | 2 | **reproduced** |" in markdown
@@ -336,6 +337,7 @@ def test_a_flip_is_conclusive_only_when_every_interval_decided(verdicts, flip):
     row = Row("01_demo", "demo.claim", "a claim", 1.0, "", [_entry(v) for v in verdicts])
     assert row.conclusive_flip is flip
     assert row.differs is (len(set(verdicts)) > 1)
+    assert row.mark == ("‼" if flip else "⚠" if row.differs else "")
 
 
 def test_runs_judged_before_intervals_never_count_as_a_conclusive_flip():

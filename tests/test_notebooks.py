@@ -86,6 +86,15 @@ def test_smoke_run_records_results_and_consistent_claims(stem, smoke_run):
     json.dumps(smoke.results)
 
 
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_figure_of_the_smoke_run_passes_the_layout_check(stem, smoke_run):
+    # save_figure checks each figure as it saves it (helpers.core.plotting.layout_problems): overlapping labels,
+    # legends or annotations over data, look-alike series, text below WCAG contrast on a cell
+    checked = {k: v for k, v in smoke_run(stem).results.items() if k.startswith("figures.")}
+    problems = [f"{key.split('.')[1]}: {problem}" for key, found in checked.items() for problem in found]
+    assert not problems, "\n".join(problems)
+
+
 def test_the_collection_checks_cells_with_nbval():
     assert len(CHECKED) >= MIN_CHECKED, (
         f"{len(CHECKED)} cells carry {CHECK_MARKER!r}; the collection had {MIN_CHECKED}: mark the cells whose "

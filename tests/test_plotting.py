@@ -9,7 +9,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.core import results  # noqa: E402
-from helpers.core.plotting import describe, layout_problems, read_alt, save_figure, use_style  # noqa: E402
+from helpers.core.plotting import (  # noqa: E402
+    contrast_ratio,
+    describe,
+    label_cells,
+    layout_problems,
+    read_alt,
+    save_figure,
+    use_style,
+)
 
 OKABE_ITO = ["#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#f0e442", "#000000"]
 
@@ -58,7 +66,64 @@ def test_layout_problems_name_overlapping_ticks_a_legend_over_data_and_look_alik
         "x tick labels 'a long category name 0' and 'a long category name 1' overlap" in p for p in problems
     )
     assert any("the legend covers 'first'" in p for p in problems)
-    assert any("'second' and 'first' look the same" in p for p in problems)
+    assert any("'second' and 'first' share a colour and a marker" in p for p in problems)
+    plt.close(fig)
+
+
+def test_series_may_share_a_colour_or_a_marker_but_not_both():
+    use_style()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], "o-", color="C0", label="first")
+    ax.plot([0, 1], [1, 2], "s-", color="C0", label="same colour")
+    ax.plot([0, 1], [2, 3], "o-", color="C1", label="same marker")
+    ax.plot([0, 1], [3, 4], "o--", color="C1", label="only the line style differs")
+    ax.axhline(5, color="k", label="no marker")
+    ax.axhline(6, color="k", linestyle=":", label="no marker either")
+    assert layout_problems(fig) == [
+        "axes 0: 'only the line style differs' and 'same marker' share a colour and a marker",
+        "axes 0: 'no marker either' and 'no marker' share a colour and a marker",
+    ]
+    plt.close(fig)
+
+
+def test_tick_labels_outside_the_view_are_not_drawn_so_never_overlap():
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 2))
+    left.plot([1, 12.5], [0.6931, 0.6933])
+    right.plot([1, 12.5], [5.8, 6.0])
+    fig.tight_layout()
+    assert layout_problems(fig) == []
+    plt.close(fig)
+
+
+def test_annotations_over_each_other_or_a_point_and_panels_over_each_other_are_named():
+    fig, (left, right) = plt.subplots(1, 2, figsize=(4, 2))
+    left.plot([0, 1], [0, 1], "o", label="points")
+    left.text(0, 0, "on a point")
+    left.text(0.5, 0.5, "first note")
+    left.text(0.5, 0.5, "second note")
+    right.set_ylabel("a y label long enough to reach into the left panel\n" * 3)
+    problems = layout_problems(fig)
+    assert any("annotations 'first note' and 'second note' overlap" in p for p in problems)
+    assert any("the annotation 'on a point' covers a point of 'points'" in p for p in problems)
+    assert any("runs into the panel" in p for p in problems)
+    plt.close(fig)
+
+
+def test_text_on_heatmap_cells_must_reach_wcag_contrast():
+    assert contrast_ratio("black", "white") == pytest.approx(21)
+    assert contrast_ratio("white", "white") == pytest.approx(1)
+    values = [[0.978, 0.980], [0.981, 0.983]]
+    fig, ax = plt.subplots()
+    image = ax.imshow(values, cmap="viridis")
+    ax.text(1, 1, "white on yellow", ha="center", va="center", color="white")
+    problems = layout_problems(fig)
+    assert len(problems) == 1 and "'white on yellow' has contrast" in problems[0], problems
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    image = ax.imshow(values, cmap="viridis")
+    label_cells(ax, image)
+    assert [t.get_color() for t in ax.texts] == ["white", "white", "black", "black"]
+    assert layout_problems(fig) == []
     plt.close(fig)
 
 

@@ -303,22 +303,23 @@ def truncation_effect(base: dict[str, Any], variant: dict[str, Any]) -> str:
 
 
 def plot_study_curves(study: dict[str, Any]) -> Figure:
-    """Own-task validation accuracy against step, one line per study run (recipes told apart by colour and marker)."""
+    """Own-task validation accuracy against step, one line per study run: a colour per recipe, a marker and line
+    style per task."""
     import matplotlib.pyplot as plt
 
     curves = pd.DataFrame(study["curves"])
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    # the collection's colour-and-marker cycle (core/fsl.mplstyle), one entry per recipe
-    styles = list(plt.rcParams["axes.prop_cycle"])
+    # the collection's colours (core/fsl.mplstyle), one per recipe
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, recipe in enumerate(study["recipes"]):
-        for task, style in (("sop", "-"), ("nsp", "--")):
+        for task, style in (("sop", "o-"), ("nsp", "s--")):
             points = curves[(curves["recipe"] == recipe["name"]) & (curves["task"] == task)]
             if len(points):
                 ax.plot(
                     points["step"],
                     100 * points[f"{task}_acc"],
                     style,
-                    **styles[k % len(styles)],
+                    color=colours[k % len(colours)],
                     ms=4,
                     label=f"{recipe['name']} ({task.upper()} model on {task.upper()})",
                 )

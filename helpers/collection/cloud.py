@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import re
-import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,6 @@ from urllib.parse import quote
 import nbformat
 from nbformat import NotebookNode
 
-from helpers.collection import gpu_extra
 from helpers.collection.outputs import write_notebook
 
 BADGES_TAG = "fsl-badges"
@@ -25,19 +22,16 @@ _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?
 
 SETUP_TEMPLATE = r"""
 # @title Setup for Colab and Kaggle: run this cell first there; anywhere else it does nothing
-# It installs this collection at the revision the badges open this notebook from (the
-# current commit of __REF__), plus only the dependencies the runtime lacks (its torch, ipykernel and ipython are
-# kept), and the RAPIDS extra when the GPU and driver can run it, never beside a partial or other RAPIDS set.
-# Anywhere else (your machine, Binder, CI) it does nothing.
-# On Kaggle, turn Internet on and pick a GPU accelerator first. Stamped by `python -m helpers badges`.
-def _install_on_cloud(repository: str, package: str, ref: str) -> None:
-    import importlib
+# Installs this collection at the commit of __REF__ the badges open, then only the dependencies the runtime lacks
+# (its torch, ipykernel and ipython are kept) and, on a GPU that can run it, a complete RAPIDS set (see
+# helpers/collection/gpu_extra.py). On Kaggle, turn Internet on and pick a GPU first. Stamped by `python -m helpers
+# badges`.
+def _setup(repository: str, package: str, ref: str) -> None:
     import importlib.metadata
     import json
     import os
-
-    # helpers/collection/gpu_extra.py, which picks the RAPIDS extra and set (this package is not installed yet)
-__GPU_EXTRA__
+    import subprocess
+    import sys
 
     cloud = {"COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"} & set(os.environ) or "google.colab" in sys.modules
     if not cloud:
@@ -53,64 +47,33 @@ __GPU_EXTRA__
         raise RuntimeError(
             f"The setup cannot read which commit {ref} of {repository} is: turn the runtime's Internet on (Kaggle: "
             "Settings, Internet), then run this cell again."
-        ) from None
-
-    def version(name: str) -> str | None:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return None
-
-    if version(package):
+        )
+    try:
         origin = json.loads(importlib.metadata.distribution(package).read_text("direct_url.json") or "{}")
-        if origin.get("vcs_info", {}).get("commit_id") == commit:
-            print(f"{package} is installed already at commit {commit[:12]} of {ref}.")
-            return
-
-    def pip(*arguments: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *arguments])
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"pip could not install {' '.join(arguments)}: read its message above, then run this cell again."
-            )
-
-    extra = ""
-    if shutil.which("nvidia-smi"):
-        extra, why = detect()
-        print(why + ".")
+    except importlib.metadata.PackageNotFoundError:
+        origin = {}
+    if origin.get("vcs_info", {}).get("commit_id") == commit:
+        print(f"{package} is installed already at commit {commit[:12]} of {ref}.")
+        return
     before = {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "torch") if m in sys.modules}
     print(f"Installing {package} at commit {commit[:12]} of {ref} from {repository} (a few minutes)...")
-    pip("--no-deps", f"{package} @ git+{repository}@{commit}")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
+    if subprocess.run([*pip, f"{package} @ git+{repository}@{commit}"]).returncode != 0:
+        raise RuntimeError(
+            f"pip could not install {package}: read its message above, then run this cell again."
+        )
     importlib.invalidate_caches()
-    requires = importlib.metadata.requires(package) or []
-
-    def extra_of(requirement: str) -> str:
-        named = re.findall(r"extra\s*==\s*['\"]([^'\"]+)", requirement.partition(";")[2])
-        return named[0] if named else ""
-
-    # the runtime's own copy of a dependency is kept, whatever its version
-    lacking = [
-        r.partition(";")[0].strip() for r in requires if not extra_of(r) and not version(requirement_name(r))
-    ]
-    rapids = []
-    if extra:
-        names = {requirement_name(r) for r in requires if extra_of(r).startswith("rapids-")}
-        wanted = [r.partition(";")[0].strip() for r in requires if extra_of(r) == extra]
-        rapids, why = rapids_plan(wanted, {name: version(name) for name in sorted(names)})
-        print(why + ".")
-    if lacking + rapids:
-        pip(*lacking, *rapids)
-    importlib.invalidate_caches()
-    changed = [m for m, v in before.items() if version(m) != v]
+    script = importlib.metadata.distribution(package).locate_file("helpers/collection/gpu_extra.py")
+    if subprocess.run([sys.executable, str(script), "--install", package]).returncode != 0:
+        raise RuntimeError(
+            "The dependencies could not be installed: read the message above, then run this cell again."
+        )
+    changed = [m for m, v in before.items() if importlib.metadata.version(m) != v]
     if changed:
         print(f"{', '.join(changed)} changed version: restart the session, then run all cells again.")
 
 
-_install_on_cloud(
-    repository="__REPOSITORY__",
-    package="__PACKAGE__",
-    ref="__REF__",
-)
+_setup("__REPOSITORY__", "__PACKAGE__", "__REF__")
 """
 
 
@@ -161,19 +124,10 @@ def badge_row(repo: Repository, path: str) -> str:
     )
 
 
-def _gpu_extra_code() -> str:
-    """`helpers.collection.gpu_extra` without its docstring, `__future__` import and `__main__` block, indented to
-    sit in the setup cell's function (the cell runs before this package is installed)."""
-    source = inspect.getsource(gpu_extra)
-    future = "from __future__ import annotations\n"
-    body = source[source.index(future) + len(future) : source.index('\nif __name__ == "__main__":')]
-    return textwrap.indent(re.sub(r"\n{3,}", "\n\n", body.strip("\n")), "    ")
-
-
 def setup_source(repo: Repository) -> str:
     """Source of the guarded setup cell: on Colab/Kaggle only, installs the project at the commit of the branch the
     badges open (BRANCH), and RAPIDS on a GPU that can run it."""
-    filled = SETUP_TEMPLATE.replace("__GPU_EXTRA__", _gpu_extra_code()).replace("__REPOSITORY__", repo.url)
+    filled = SETUP_TEMPLATE.replace("__REPOSITORY__", repo.url)
     return filled.replace("__PACKAGE__", repo.package).replace("__REF__", BRANCH).strip("\n")
 
 

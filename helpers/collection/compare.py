@@ -48,11 +48,16 @@ class Run:
 
     @property
     def hardware(self) -> str:
-        """CPU, cores, RAM and GPU in one line."""
+        """CPU (with its int8 instructions where recorded), cores, RAM and GPU in one line."""
         env = self.environment
         cpu = env["cpu"]
+        int8 = cpu.get("int8_instructions")
+        instructions = f", int8: {', '.join(int8) or 'none'}" if int8 is not None else ""
         gpus = ", ".join(g["name"] for g in env.get("gpus") or []) or "none"
-        return f"{cpu['model']} ({cpu['logical_cores']} cores), {env['ram_bytes'] / 2**30:.0f} GiB RAM; GPU: {gpus}"
+        return (
+            f"{cpu['model']} ({cpu['logical_cores']} cores{instructions}), {env['ram_bytes'] / 2**30:.0f} GiB RAM; "
+            f"GPU: {gpus}"
+        )
 
     def identity(self) -> tuple[Any, ...]:
         """What tells this run from another: machine, hardware, profile, finish time, revision, tree state, parameters."""
@@ -129,6 +134,13 @@ class Row:
         entries = [e for e in self.entries if e is not None]
         decided = all(e["verdict"] in CONCLUSIVE and "estimate" in e for e in entries)
         return self.differs and decided
+
+    @property
+    def mark(self) -> str:
+        """The row's mark in a comparison table: ‼ for a conclusive flip, ⚠ for another difference, else ''."""
+        if self.conclusive_flip:
+            return "‼"
+        return "⚠" if self.differs else ""
 
 
 @dataclass
@@ -209,7 +221,7 @@ def _note(entry: dict[str, Any]) -> str:
     base = (
         f"{Rule.from_dict(entry['rule']).describe()}; measured {float(entry['measured']):.4g} {entry['unit']}"
     )
-    return entry["reason"].removeprefix(base.rstrip()).lstrip(". ").strip()
+    return entry["reason"].removeprefix(base.rstrip()).lstrip(".,; ").strip()
 
 
 def published_text(row: Row) -> str:
@@ -224,6 +236,11 @@ def _why(row: Row, runs: list[Run]) -> list[str]:
     lines = []
     rules = {Rule.from_dict(e["rule"]).describe() for _, e in assessed}
     lines.append(f"Rule: {rules.pop()}." if len(rules) == 1 else "The runs used different rules.")
+    if row.conclusive_flip:
+        lines.append(
+            "Conclusive flip: every run's interval lies clear of the threshold it is judged on, so the runs "
+            "really differ here, not by noise; what differs between them follows."
+        )
     if len({run.hardware for run, _ in assessed}) > 1:
         lines.append(
             f"Machines differ: {'; '.join(f'{run.machine}: {run.hardware}' for run, _ in assessed)}."

@@ -37,8 +37,9 @@ def _summary(comparison: Comparison) -> str:
         f"{len(comparison.rows)} claims across {len(comparison.runs)} {'run' if len(comparison.runs) == 1 else 'runs'}; "
         f"{count} {'verdict differs' if count == 1 else 'verdicts differ'} between runs{split}"
         + (
-            " (marked ⚠; a flip is conclusive when every run's interval decided its verdict, not when a run is"
-            " inconclusive, could not measure, or was judged before verdicts carried intervals)."
+            " (conclusive flips marked ‼, the others ⚠; a flip is conclusive when every run's interval decided its"
+            " verdict, not when a run is inconclusive, could not measure, or was judged before verdicts carried"
+            " intervals)."
             if count
             else "."
         )
@@ -77,7 +78,7 @@ def comparison_markdown(comparison: Comparison, base: Path, level: int = 2) -> s
         header += [f"{run.label}: measured", f"{run.label}: verdict"]
     claim_rows = ["| " + " | ".join(table_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     for row in comparison.rows:
-        cells = ["⚠" if row.differs else "", row.notebook, table_cell(row.statement), published_text(row)]
+        cells = [row.mark, row.notebook, table_cell(row.statement), published_text(row)]
         for entry in row.entries:
             cells += [table_cell(measured_text(entry)), f"**{entry['verdict']}**" if entry else "not run"]
         claim_rows.append("| " + " | ".join(cells) + " |")
@@ -150,7 +151,7 @@ def comparison_html(comparison: Comparison, title: str) -> str:
     for row in comparison.rows:
         attrs = f' class="differs" title="verdicts differ" data-claim="{e(row.id)}"' if row.differs else ""
         cells = [
-            f"<td>{'⚠' if row.differs else ''}</td>",
+            f"<td>{row.mark}</td>",
             f"<td>{e(row.notebook)}</td>",
             f"<td>{e(str(row.statement))}</td>",
             f"<td>{e(published_text(row))}</td>",

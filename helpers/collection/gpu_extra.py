@@ -3,12 +3,16 @@ from the driver's CUDA major and version and the GPUs' compute capability, as `n
 RAPIDS packages to install beside a runtime's own. Install tooling; it knows no topic's code.
 
 Standard library only, so `make run` can ask before the virtual environment exists, and the cloud setup cell
-(`helpers.collection.cloud`) can carry it: `python3 helpers/collection/gpu_extra.py` prints the extra (e.g.
-`rapids-cu12`) or nothing, and one line on stderr saying why.
+(`helpers.collection.cloud`) can run it as a script right after installing this package without its dependencies:
+`python3 helpers/collection/gpu_extra.py` prints the extra (e.g. `rapids-cu12`) or nothing, and one line on stderr
+saying why; `python3 helpers/collection/gpu_extra.py --install PACKAGE` installs what the runtime lacks of
+PACKAGE's dependencies and that extra.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import re
 import shutil
 import subprocess
@@ -105,7 +109,68 @@ def rapids_plan(requirements: list[str], installed: dict[str, str | None]) -> tu
     )
 
 
-if __name__ == "__main__":
+def _installed(name: str) -> str | None:
+    """The installed version of distribution `name`, or None."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _extra_of(requirement: str) -> str:
+    """The extra a requirement belongs to ('' for a core dependency), e.g. 'rapids-cu12'."""
+    named = re.findall(r"extra\s*==\s*['\"]([^'\"]+)", requirement.partition(";")[2])
+    return named[0] if named else ""
+
+
+def pip_install(*arguments: str) -> None:
+    """`pip install -q ARGUMENTS` into this interpreter; a failure raises one sentence."""
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *arguments])
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"pip could not install {' '.join(arguments)}: read its message above, then run this cell again."
+        )
+
+
+def install_dependencies(package: str) -> None:
+    """Install what the runtime lacks of installed `package`'s core dependencies (the runtime's own copy of one is
+    kept, whatever its version) and, when this machine's GPU and driver can run one, its RAPIDS extra as a complete
+    set (`rapids_plan`); print what was chosen and why."""
+    extra = ""
+    if shutil.which("nvidia-smi"):
+        extra, why = detect()
+        print(why + ".")
+    importlib.invalidate_caches()
+    requires = importlib.metadata.requires(package) or []
+    lacking = [
+        r.partition(";")[0].strip()
+        for r in requires
+        if not _extra_of(r) and not _installed(requirement_name(r))
+    ]
+    rapids = []
+    if extra:
+        names = {requirement_name(r) for r in requires if _extra_of(r).startswith("rapids-")}
+        wanted = [r.partition(";")[0].strip() for r in requires if _extra_of(r) == extra]
+        rapids, why = rapids_plan(wanted, {name: _installed(name) for name in sorted(names)})
+        print(why + ".")
+    if lacking + rapids:
+        pip_install(*lacking, *rapids)
+
+
+def main(arguments: list[str]) -> int:
+    """The script: print the extra (and why, on stderr), or with `--install PACKAGE` install its dependencies."""
+    if arguments[:1] == ["--install"] and len(arguments) == 2:
+        try:
+            install_dependencies(arguments[1])
+        except RuntimeError as failure:
+            print(failure, file=sys.stderr)
+            return 1
+        return 0
     extra, why = detect()
     print(why, file=sys.stderr)
     print(extra)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

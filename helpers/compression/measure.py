@@ -328,7 +328,7 @@ def efficiency_ratios(reference: VariantResult, variant: VariantResult) -> dict[
 def plot_variants(variants: Sequence[VariantResult], title: str = ""):
     """Figure: accuracy (mean ± std over seeds) against serialized size, and CPU latency at batch 1 and 64."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import LogFormatter, ScalarFormatter
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for v in variants:
@@ -337,6 +337,8 @@ def plot_variants(variants: Sequence[VariantResult], title: str = ""):
         )
     left.set(xscale="log", xlabel="serialized size (KiB, log scale)", ylabel="test accuracy (mean ± std)")
     left.xaxis.set_major_formatter(ScalarFormatter())
+    # within a decade, label the minor ticks too, as plain short numbers ("30", not "3×10¹", which overlap)
+    left.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
     left.legend(fontsize="small")
     names = [v.name for v in variants]
     positions = range(len(variants))

@@ -169,12 +169,15 @@ def plot_curves(
             capsize=3,
             label=label,
         )
-    for (label, variant), style in zip(references.items(), ("--", ":"), strict=False):
+    reference_styles = (("--", "black"), (":", "dimgrey"))
+    for (label, variant), (style, colour) in zip(references.items(), reference_styles, strict=False):
         c = curve(frame, variant).iloc[0]
-        line = ax.axhline(100 * c["mean"], linestyle=style, color="black", label=f"{label} (± std band)")
+        line = ax.axhline(100 * c["mean"], linestyle=style, color=colour, label=f"{label} (± std band)")
         ax.axhspan(
             100 * (c["mean"] - c["std"]), 100 * (c["mean"] + c["std"]), color=line.get_color(), alpha=0.08
         )
     ax.set(xlabel=xlabel, ylabel="test accuracy (%, mean ± std over seeds)", title=title)
-    ax.legend(fontsize="small")
+    ax.legend(
+        fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )  # beside the data, never over it
     return ax

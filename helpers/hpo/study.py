@@ -174,7 +174,7 @@ def plot_study(regimes: list[Regime]) -> Any:
     """Median evaluations and seconds to the target (bars: min–max over seeds) against the number of hyperparameters."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")  # room for wide log tick labels
     sizes = [r.n_params for r in regimes]
     for offset, marker, strategy in zip(
         (-0.09, -0.03, 0.03, 0.09), "os^D", ("grid", *SEARCHERS), strict=True

@@ -80,11 +80,12 @@ def plot_curves(sweeps: dict[str, Sweep], target: float) -> Any:
     axes[0].legend(title="strategy")
     axes[1].annotate(
         "within 0.5 pt of the best",
-        (0, target),
+        (0.01, target),
+        xycoords=("axes fraction", "data"),
         xytext=(0, 3),
         textcoords="offset points",
         fontsize=8,
-        color="grey",
+        color="dimgrey",
     )
     fig.suptitle("Best-so-far accuracy on an equal budget")
     return fig
