@@ -92,6 +92,14 @@ def test_machine_names_come_from_the_hardware():
     epyc = {"gpus": [], "cpu": {"logical_cores": 2, "model": "AMD EPYC"}}
     xeon = {"gpus": [], "cpu": {"logical_cores": 2, "model": "Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz"}}
     assert (machine_name(epyc), machine_name(xeon)) == ("amd-epyc-2core", "intel-xeon-platinum-8480c-2core")
+    # a model without a number names several generations: their int8 instructions tell them apart
+    generic = {
+        instructions: machine_name({"gpus": [], "cpu": epyc["cpu"] | {"int8_instructions": instructions}})
+        for instructions in ((), ("avx512_vnni",), ("avx512_vnni", "amx_int8"))
+    }
+    assert list(generic.values()) == ["amd-epyc-no-vnni-2core", "amd-epyc-vnni-2core", "amd-epyc-amx-2core"]
+    numbered = xeon["cpu"] | {"int8_instructions": ["amx_int8"]}
+    assert machine_name({"gpus": [], "cpu": numbered}) == "intel-xeon-platinum-8480c-2core"
     h200 = {
         "name": "NVIDIA H200",
         "memory_bytes": 1,

@@ -49,6 +49,8 @@ def test_an_exact_value_has_no_interval_in_the_text_and_an_unbounded_side_reads_
     assert measured_text(exact) == "3.84 ×"
     unbounded = {**exact, "estimate": {**Estimate(1.0, 0.5, 2.0, 0.95, "mean").to_dict(), "high": None}}
     assert measured_text(unbounded) == "3.84 × [0.5, —] at 95 %"
+    single = {**exact, "estimate": {**unbounded["estimate"], "low": None}}  # one sweep: a value, no interval
+    assert measured_text(single) == "3.84 ×", "one sample has no interval to show"
     assert measured_text(None) == ""
 
 

@@ -31,14 +31,15 @@ def table_cell(value: Any) -> str:
 
 def measured_text(entry: Mapping[str, Any] | None) -> str:
     """A stored claim's measurement with its unit and, when it has one, its interval and level ('0.52 x [0.47,
-    0.57] at 95 %'); '—' when not measured, '' when not assessed."""
+    0.57] at 95 %', a one-sided bound as '[0.5, —]'); '—' when not measured, '' when not assessed."""
     if entry is None:
         return ""
     if entry["measured"] is None:
         return "—"
     text = f"{table_cell(entry['measured'])} {entry['unit']}".strip()
     estimate = entry.get("estimate") or {}
-    if estimate.get("level") is not None:
+    bounded = estimate.get("low") is not None or estimate.get("high") is not None  # one sample has neither
+    if estimate.get("level") is not None and bounded:
         text += f" [{table_cell(estimate['low'])}, {table_cell(estimate['high'])}] at {estimate['level']:.0%}"
     return text.replace("%", " %")
 

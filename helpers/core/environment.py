@@ -252,8 +252,9 @@ def rapids_install_hint(report: dict[str, Any]) -> str:
 
 def machine_name(environment: dict[str, Any]) -> str:
     """A short folder-safe name for the hardware: the GPU model (e.g. 'h200', '2x-a100'), else the CPU model and
-    its logical cores (e.g. 'amd-epyc-2core', 'intel-xeon-platinum-8480c-2core'; 'cpu-2core' when it is unknown),
-    so that two different 2-core machines never publish under one name."""
+    its logical cores (e.g. 'intel-xeon-platinum-8480c-2core'; 'cpu-2core' when it is unknown), so that two different
+    2-core machines never publish under one name. A model without a number (virtual machines report 'AMD EPYC' for
+    several generations) is told apart by its int8 instructions where recorded (`_int8_tag`): 'amd-epyc-vnni-2core'."""
     gpus = environment.get("gpus") or []
     if gpus:
         model = re.sub(r"\b(nvidia|geforce|tesla)\b", "", gpus[0]["name"].lower())
@@ -262,7 +263,17 @@ def machine_name(environment: dict[str, Any]) -> str:
     cpu = environment["cpu"]
     model = re.sub(r"\((r|tm)\)|\bcpu\b|@.*$|\b\d+-core processor\b", " ", (cpu.get("model") or "").lower())
     prefix = re.sub(r"[^a-z0-9]+", "-", model).strip("-")[:32].strip("-") or "cpu"
-    return f"{prefix}-{cpu['logical_cores']}core"
+    generation = "" if re.search(r"\d", prefix) else _int8_tag(cpu.get("int8_instructions"))
+    return f"{prefix}{generation}-{cpu['logical_cores']}core"
+
+
+def _int8_tag(instructions: list[str] | None) -> str:
+    """'-amx', '-vnni' or '-no-vnni' for a CPU's recorded int8 dot-product instructions; '' when none were recorded."""
+    if instructions is None:
+        return ""
+    if "amx_int8" in instructions:
+        return "-amx"
+    return "-vnni" if instructions else "-no-vnni"
 
 
 def _git(*args: str) -> str | None:
