@@ -199,9 +199,8 @@ class _Cloud:
             return real_which(name, *args, **kwargs)
 
         def run(command, **kwargs):
-            if len(command) > 1 and str(command[1]).endswith(
-                "gpu_extra.py"
-            ):  # the cell's second step, run here in-process
+            # the cell's second step, helpers/collection/gpu_extra.py, runs here in-process
+            if len(command) > 1 and str(command[1]).endswith("gpu_extra.py"):
                 return subprocess.CompletedProcess(command, gpu_extra.main(command[2:]))
             if command[0] == "nvidia-smi":
                 return subprocess.CompletedProcess(command, 0, stdout=smi[1] if len(command) > 1 else smi[0])

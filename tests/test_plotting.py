@@ -125,6 +125,12 @@ def test_text_on_heatmap_cells_must_reach_wcag_contrast():
     assert [t.get_color() for t in ax.texts] == ["white", "white", "black", "black"]
     assert layout_problems(fig) == []
     plt.close(fig)
+    fig, ax = plt.subplots()  # one cell: the colour bar widens its range, and the label must still read
+    image = ax.imshow([[0.813]], cmap="viridis")
+    label_cells(ax, image)
+    fig.colorbar(image, ax=ax)
+    assert layout_problems(fig) == []
+    plt.close(fig)
 
 
 def test_a_clean_figure_has_no_layout_problem():

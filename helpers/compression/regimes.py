@@ -177,7 +177,6 @@ def plot_curves(
             100 * (c["mean"] - c["std"]), 100 * (c["mean"] + c["std"]), color=line.get_color(), alpha=0.08
         )
     ax.set(xlabel=xlabel, ylabel="test accuracy (%, mean ± std over seeds)", title=title)
-    ax.legend(
-        fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0)
-    )  # beside the data, never over it
+    # beside the data, never over it
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
+from matplotlib.transforms import nonsingular
 from matplotlib.typing import ColorType
 
 from helpers.core.results import notebook_stem, output_dir, record
@@ -127,9 +128,10 @@ def _axes_problems(ax: Axes, renderer: RendererBase) -> list[str]:
         for (a, box_a), (b, box_b) in combinations(boxes, 2):
             if box_a.overlaps(box_b):
                 problems.append(f"{name} tick labels {a!r} and {b!r} overlap")
+    drawn = [(line, line.get_transform().transform(line.get_xydata())) for line in ax.get_lines()]
     points = [
-        (line.get_label(), line.get_transform().transform(line.get_xydata()))
-        for line in ax.get_lines()
+        (line.get_label(), xy)
+        for line, xy in drawn
         if line.get_visible() and line.get_marker() not in _NO_MARKER
     ]
     legend = ax.get_legend()
@@ -137,8 +139,8 @@ def _axes_problems(ax: Axes, renderer: RendererBase) -> list[str]:
     if legend_box is not None:
         covered = [
             "an unlabelled line" if line.get_label().startswith("_") else line.get_label()
-            for line in ax.get_lines()
-            if any(legend_box.contains(x, y) for x, y in line.get_transform().transform(line.get_xydata()))
+            for line, xy in drawn
+            if any(legend_box.contains(x, y) for x, y in xy)
         ]
         covered += ["a bar"] * any(p.get_window_extent(renderer).overlaps(legend_box) for p in ax.patches)
         problems += [f"the legend covers {c!r}" for c in covered]
@@ -197,6 +199,9 @@ def readable_text_colour(background: ColorType) -> str:
 
 def label_cells(ax: Axes, image: AxesImage, fmt: str = "{:.3f}") -> None:
     """Write each cell's value on a heatmap drawn by `ax.imshow`, in black or white, whichever reads better."""
+    image.autoscale_None()
+    # widen a one-value colour range now, as a colour bar would later, so each label keeps the colour it was chosen for
+    image.norm.vmin, image.norm.vmax = nonsingular(image.norm.vmin, image.norm.vmax, expander=0.1)
     values = image.get_array()
     for (row, column), value in np.ndenumerate(np.ma.getdata(values)):
         background = image.cmap(image.norm(value))
