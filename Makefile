@@ -44,12 +44,15 @@ $(VENV)/.installed-%: pyproject.toml | $(STAMP)
 ## Lint; every notebook executed once by nbval (smoke profile), its `# NBVAL_CHECK_OUTPUT` cells compared with their
 ## committed outputs; then the unit tests and the tests of each notebook's results, which read what nbval's run
 ## wrote to reports/nbval (nothing is executed twice). Both run on one worker per core (at most 4), a notebook or
-## a test file per worker at a time; the second runs even when the first fails, and make fails if either did.
+## a test file per worker at a time, each worker on one thread (PyTorch's and Inductor's pools would otherwise
+## put a thread per core in every worker, and two notebooks on two cores then run about half as fast as one after
+## the other); the second runs even when the first fails, and make fails if either did.
+TEST_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TORCHINDUCTOR_COMPILE_THREADS=1
 test: $(STAMP) lint $(RAPIDS_SRC)/versions.json
 	rm -rf reports/nbval
-	FSL_PROFILE=smoke $(PY) -m pytest --nbval-lax notebooks -n auto --maxprocesses 4 --dist loadfile \
-		--nbval-cell-timeout 600 -p no:cacheprovider -q; nbval=$$?; \
-	FSL_PROFILE=smoke FSL_NBVAL_RESULTS=reports/nbval $(PY) -m pytest tests -m "not network" -n auto \
+	$(TEST_THREADS) FSL_PROFILE=smoke $(PY) -m pytest --nbval-lax notebooks -n auto --maxprocesses 4 \
+		--dist loadfile --nbval-cell-timeout 600 -p no:cacheprovider -q; nbval=$$?; \
+	$(TEST_THREADS) FSL_PROFILE=smoke FSL_NBVAL_RESULTS=reports/nbval $(PY) -m pytest tests -m "not network" -n auto \
 		--maxprocesses 4 --dist loadfile --timeout 900 --durations 15; tests=$$?; \
 	test $$nbval -eq 0 -a $$tests -eq 0
 

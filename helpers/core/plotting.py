@@ -17,7 +17,6 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
-from matplotlib.transforms import nonsingular
 from matplotlib.typing import ColorType
 
 from helpers.core.results import notebook_stem, output_dir, record
@@ -197,11 +196,21 @@ def readable_text_colour(background: ColorType) -> str:
     return max(("black", "white"), key=lambda colour: contrast_ratio(colour, background))
 
 
+def _widen_one_value(low: float, high: float, expander: float = 0.1) -> tuple[float, float]:
+    """A colour range made non-singular the way a colour bar does it: a single value v becomes v ∓ 10 % of |v|
+    (±0.1 around zero); a range with two values is returned as it is."""
+    if high > low:
+        return low, high
+    if low == 0:
+        return -expander, expander
+    return low - expander * abs(low), high + expander * abs(high)
+
+
 def label_cells(ax: Axes, image: AxesImage, fmt: str = "{:.3f}") -> None:
     """Write each cell's value on a heatmap drawn by `ax.imshow`, in black or white, whichever reads better."""
     image.autoscale_None()
     # widen a one-value colour range now, as a colour bar would later, so each label keeps the colour it was chosen for
-    image.norm.vmin, image.norm.vmax = nonsingular(image.norm.vmin, image.norm.vmax, expander=0.1)
+    image.norm.vmin, image.norm.vmax = _widen_one_value(image.norm.vmin, image.norm.vmax)
     values = image.get_array()
     for (row, column), value in np.ndenumerate(np.ma.getdata(values)):
         background = image.cmap(image.norm(value))
