@@ -95,9 +95,14 @@ def test_machine_names_come_from_the_hardware():
     # a model without a number names several generations: their int8 instructions tell them apart
     generic = {
         instructions: machine_name({"gpus": [], "cpu": epyc["cpu"] | {"int8_instructions": instructions}})
-        for instructions in ((), ("avx512_vnni",), ("avx512_vnni", "amx_int8"))
+        for instructions in ((), ("avx512_vnni",), ("avx512_vnni", "avx_vnni"), ("avx512_vnni", "amx_int8"))
     }
-    assert list(generic.values()) == ["amd-epyc-no-vnni-2core", "amd-epyc-vnni-2core", "amd-epyc-amx-2core"]
+    assert list(generic.values()) == [
+        "amd-epyc-no-vnni-2core",
+        "amd-epyc-avx512vnni-2core",
+        "amd-epyc-avx512vnni-avxvnni-2core",
+        "amd-epyc-amx-2core",
+    ]
     numbered = xeon["cpu"] | {"int8_instructions": ["amx_int8"]}
     assert machine_name({"gpus": [], "cpu": numbered}) == "intel-xeon-platinum-8480c-2core"
     h200 = {

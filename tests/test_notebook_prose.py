@@ -35,10 +35,12 @@ METHOD_CONSTANTS = {
     "05": {"1.6", "2.6", "300", "512"},  # torch-pruning and PyTorch versions; the over-fit MLP's size
     "06": {
         "0.25",
+        "0.3",
         "8.4",
         "255",
         "512",
-    },  # int8's size limit; the width-1024 block's MACs; uint8 range; MLP width
+    },  # int8's size limit; the MLP's MACs (64·512 + 512·512 + 512·10); the width-1024 block's MACs; uint8 range;
+    # the MLP's width
     "07": {"15", "2015"},  # paired timing rounds; Hinton et al.
     "08": {"0.28", "2.9", "359"},  # one test image in points; the PyTorch version; the test images
     "09": {"15", "24", "70", "30000", "30522"},  # MLM rate; layers; partly band; vocabularies

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     publish_cmd.add_argument("run", type=Path, help="complete run folder, e.g. reports/latest")
     publish_cmd.add_argument(
         "--name",
-        help="the machine's name in the folder's (default: from the hardware, e.g. amd-epyc-vnni-2core)",
+        help="the machine's name in the folder's (default: from the hardware, e.g. amd-epyc-avx512vnni-2core)",
     )
     publish_cmd.add_argument(
         "--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks the run must cover"

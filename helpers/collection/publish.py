@@ -111,8 +111,8 @@ def publish(
     claims.json, report.md and figures; anything but a complete run is refused, and so is a folder holding another
     machine's or profile's reference.
 
-    The machine `name` defaults to the hardware's (e.g. amd-epyc-vnni-2core, h200). Paths are scrubbed from the copies; the
-    executed notebooks and logs stay behind. The folder is built aside and swapped in."""
+    The machine `name` defaults to the hardware's (e.g. amd-epyc-avx512vnni-2core, h200). Paths are scrubbed from
+    the copies; the executed notebooks and logs stay behind. The folder is built aside and swapped in."""
     require_complete(run_dir, notebooks_dir, "publish")
     run = load_run(run_dir)
     machine = name or run.machine

@@ -254,7 +254,8 @@ def machine_name(environment: dict[str, Any]) -> str:
     """A short folder-safe name for the hardware: the GPU model (e.g. 'h200', '2x-a100'), else the CPU model and
     its logical cores (e.g. 'intel-xeon-platinum-8480c-2core'; 'cpu-2core' when it is unknown), so that two different
     2-core machines never publish under one name. A model without a number (virtual machines report 'AMD EPYC' for
-    several generations) is told apart by its int8 instructions where recorded (`_int8_tag`): 'amd-epyc-vnni-2core'."""
+    several generations) is told apart by its int8 instructions where recorded (`_int8_tag`):
+    'amd-epyc-avx512vnni-2core'."""
     gpus = environment.get("gpus") or []
     if gpus:
         model = re.sub(r"\b(nvidia|geforce|tesla)\b", "", gpus[0]["name"].lower())
@@ -268,12 +269,13 @@ def machine_name(environment: dict[str, Any]) -> str:
 
 
 def _int8_tag(instructions: list[str] | None) -> str:
-    """'-amx', '-vnni' or '-no-vnni' for a CPU's recorded int8 dot-product instructions; '' when none were recorded."""
+    """'-amx', '-no-vnni' or the VNNI sets themselves ('-avx512vnni', '-avx512vnni-avxvnni': Zen 4 and Zen 5 both
+    report 'AMD EPYC') for a CPU's recorded int8 dot-product instructions; '' when none were recorded."""
     if instructions is None:
         return ""
     if "amx_int8" in instructions:
         return "-amx"
-    return "-vnni" if instructions else "-no-vnni"
+    return "".join(f"-{flag.replace('_', '')}" for flag in instructions) if instructions else "-no-vnni"
 
 
 def _git(*args: str) -> str | None:
