@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.core import claims, results
+from helpers.core import claims, params, results
 from helpers.core.claims import (
     INCONCLUSIVE,
     NOT_MEASURABLE,
@@ -29,6 +29,7 @@ from helpers.core.claims import (
     load_declarations,
     within,
 )
+from helpers.core.conclusions import finding
 from helpers.core.stats import accuracy_interval, mean_interval, median_interval, ratio_interval
 
 from .conftest import expected_verdict
@@ -124,6 +125,34 @@ def test_inconclusive_says_how_many_samples_would_decide():
     needed = int(re.search(r"about ([\d,]+) seeds \(here 4\)", entry["reason"])[1].replace(",", ""))
     half = entry["measured"] - entry["estimate"]["low"]
     assert needed == math.ceil(4 * (half / (entry["measured"] - 1.0)) ** 2) > 4
+
+
+@pytest.mark.parametrize(
+    ("seeds", "where"),
+    [
+        (([0, 1], [0, 1, 2, 3], list(range(40))), "; the gpu profile runs 40 (`seeds`)"),
+        (
+            ([0, 1], [0, 1, 2, 3], [0, 1, 2, 3]),
+            "; no profile runs that many (`seeds`: smoke 2, cpu 4, gpu 4), so pass",
+        ),
+    ],
+)
+def test_inconclusive_names_the_profile_that_runs_enough_samples(fresh_ledger, seeds, where):
+    params.resolve({"seeds": seeds}, {"profile": "cpu"})
+    entry = make_claim(at_least(1.0)).assess(mean_interval([1.05, 1.25, 1.0, 1.3]), samples_parameter="seeds")
+    needed = re.search(r"about ([\d,]+) seeds", entry["reason"])[1]
+    assert 4 < int(needed) <= 40 and where in entry["reason"]
+    assert entry["sampled_by"] == {
+        "parameter": "seeds",
+        "counts": {"smoke": 2, "cpu": 4, "gpu": len(seeds[2]), "this run": 4},
+    }
+    assert where in finding(entry)  # the closing sentence, re-judged from the entry, says the same
+
+
+def test_a_samples_parameter_outside_the_profile_table_is_refused(fresh_ledger):
+    params.resolve({"seeds": ([0], [0, 1], [0, 1])}, {"profile": "cpu"})
+    with pytest.raises(ValueError, match="samples_parameter='n_seeds' is not a count in the profile table"):
+        make_claim(at_least(1.0)).assess(mean_interval([1.0, 1.2]), samples_parameter="n_seeds")
 
 
 def test_a_ratios_samples_to_decide_are_counted_on_the_log_scale():

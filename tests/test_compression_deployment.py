@@ -20,6 +20,7 @@ from helpers.compression.deployment import (
     timings_frame,
 )
 from helpers.compression.verdicts import assess_compute_bound
+from helpers.core.params import resolve
 
 
 def timing(path: str, width: int, batch: int, rounds: tuple[float, ...]) -> PairTiming:
@@ -86,10 +87,18 @@ def test_the_compute_bound_claims_are_judged_on_the_interval_of_the_widest_block
     }
     timings = [timing(path, COMPUTE_BOUND_WIDTH, batch, r) for (path, batch), r in rounds.items()]
     timings.append(timing("PyTorch eager", 64, 1, (9.0, 9.5, 10.0)))  # another width: never judged
+    resolve(
+        {"int8_rounds": (2, 3, 3)}, {"profile": "cpu"}
+    )  # the table whose int8_rounds set the three rounds
     entries = {
         e["id"]: e
         for e in assess_compute_bound(
-            QUANTIZATION_SPEED_COMPUTE_BOUND, timings, COMPUTE_BOUND_WIDTH, ("fp32", "int8"), "int8_paths"
+            QUANTIZATION_SPEED_COMPUTE_BOUND,
+            timings,
+            COMPUTE_BOUND_WIDTH,
+            ("fp32", "int8"),
+            "int8_paths",
+            "int8_rounds",
         )
     }
     assert set(entries) == {c.id for c in QUANTIZATION_SPEED_COMPUTE_BOUND.values()}
@@ -101,6 +110,9 @@ def test_the_compute_bound_claims_are_judged_on_the_interval_of_the_widest_block
     assert verdict("PyTorch eager", "throughput_b64") == "partly reproduced"
     assert verdict("torch.compile", "latency_b1") == "not reproduced"
     assert verdict("torch.compile", "throughput_b64") == "inconclusive"
+    undecided = entries["compression.quantization.compute_bound.torch_compile.throughput_b64"]
+    counts = {"smoke": 2, "cpu": 3, "gpu": 3, "this run": 3}
+    assert undecided["sampled_by"] == {"parameter": "int8_rounds", "counts": counts}
     assert (
         "width 1024, batch 64"
         in entries["compression.quantization.compute_bound.eager.throughput_b64"]["reason"]

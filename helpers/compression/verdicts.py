@@ -102,10 +102,12 @@ def assess_compute_bound(
     width: int,
     labels: tuple[str, str],
     paths_parameter: str,
+    rounds_parameter: str,
 ) -> list[dict[str, Any]]:
     """Assess compute-bound speed claims, one per path and measure, on the timings at `width`: batch-1 latency and
     batch-64 throughput, each the median speedup of the candidate over the baseline across the paired rounds (a
-    path not timed reads not measurable, naming the notebook parameter `paths_parameter` that adds it)."""
+    path not timed reads not measurable, naming the notebook parameter `paths_parameter` that adds it; an
+    inconclusive one names `rounds_parameter`, which sets the rounds)."""
     entries = []
     timed = {t.path for t in timings}
     baseline, candidate = labels
@@ -121,7 +123,7 @@ def assess_compute_bound(
             f"{timing.candidate_ms:.3g} ms per call, {efficiency_sentence(measure, timing.speedup.value)} (rounds "
             f"timed alternately)"
         )
-        entries.append(claim.assess(timing.speedup, note=note))
+        entries.append(claim.assess(timing.speedup, note=note, samples_parameter=rounds_parameter))
     return entries
 
 
@@ -170,10 +172,17 @@ def assess_accuracy(
     acc_higher: Sequence[float],
     acc_lower: Sequence[float],
     checks: Mapping[str, bool] | None = None,
+    seeds_parameter: str | None = None,
 ) -> dict[str, Any]:
     """Assess a claim that `higher` is more accurate than `lower` on per-seed pairs: the mean paired difference with
-    its t interval (inconclusive when it includes zero), 'not measurable at this scale' when a check fails."""
+    its t interval (inconclusive when it includes zero), 'not measurable at this scale' when a check fails;
+    `seeds_parameter` names the notebook parameter that sets the seeds."""
     shows = what_it_shows(higher, lower, acc_higher, acc_lower)
     if len(acc_higher) < 2:
         return claim.assess(None, missing_reason=shows)
-    return claim.assess(paired_difference_interval(acc_higher, acc_lower), note=shows, checks=checks)
+    return claim.assess(
+        paired_difference_interval(acc_higher, acc_lower),
+        note=shows,
+        checks=checks,
+        samples_parameter=seeds_parameter,
+    )

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
+from helpers.core.params import sample_counts
 from helpers.core.results import notebook_stem, output_dir, to_jsonable, write_json_atomic
 from helpers.core.stats import Estimate, exact
 
@@ -35,12 +36,16 @@ class Judgement:
     straddled: tuple[tuple[str, float], ...] = ()
     negligible: bool = False
 
-    def to_decide(self, estimate: Estimate) -> str:
+    def to_decide(self, estimate: Estimate, sampled_by: Mapping[str, Any] | None = None) -> str:
         """For an inconclusive verdict: about how many samples of the observed spread would make the interval
-        exclude a straddled threshold (the nearest one the estimate lies clear of)."""
+        exclude a straddled threshold (the nearest one the estimate lies clear of), and, given the parameter that
+        sets the samples (`sampled_by`, as `Claim.assess` stores it), which profile runs that many."""
         place = " and ".join(f"{name} ({threshold:.4g})" for name, threshold in self.straddled)
         if not math.isfinite(estimate.high - estimate.low):
-            return f"two or more {estimate.samples or 'samples'} give an interval to judge on"
+            return (
+                f"two or more {estimate.samples or 'samples'} give an interval to judge on"
+                + _where_to_get(2, sampled_by)
+            )
         needed = [
             n
             for _, threshold in self.straddled
@@ -51,8 +56,21 @@ class Judgement:
         return (
             f"the interval straddles {place}; about {min(needed):,} {estimate.samples or 'samples'} (here "
             f"{estimate.n:,}) at this spread would make it exclude {'a' if len(self.straddled) > 1 else 'the'} "
-            "threshold"
+            "threshold" + _where_to_get(min(needed), sampled_by)
         )
+
+
+def _where_to_get(needed: int, sampled_by: Mapping[str, Any] | None) -> str:
+    """Which profile runs at least `needed` samples of the parameter `sampled_by` names, or that none does."""
+    if not sampled_by:
+        return ""
+    name = sampled_by["parameter"]
+    profiles = {where: count for where, count in sampled_by["counts"].items() if where != "this run"}
+    enough = [where for where, count in profiles.items() if count >= needed]
+    if enough:
+        return f"; the {enough[0]} profile runs {profiles[enough[0]]:,} (`{name}`)"
+    listed = ", ".join(f"{where} {count:,}" for where, count in profiles.items())
+    return f"; no profile runs that many (`{name}`: {listed}), so pass `{name}` to run them"
 
 
 def _samples_to_exclude(estimate: Estimate, threshold: float) -> int | None:
@@ -216,12 +234,23 @@ class Claim:
         missing_reason: str | None = None,
         note: str = "",
         checks: Mapping[str, bool] | None = None,
+        samples_parameter: str | None = None,
     ) -> dict[str, Any]:
         """Judge `measured` (a number is exact; an Estimate carries its interval) by the rule and add the verdict to
         the ledger; 'not measurable here' with a reason when there is no measurement, and 'not measurable at this
         scale' when one of `checks` (what must hold for the measurement to mean anything, e.g. 'the SOP model
-        learned SOP') failed."""
+        learned SOP') failed. `samples_parameter` names the notebook parameter that sets the estimate's samples
+        (e.g. 'seeds'), so that an inconclusive verdict can say which profile runs enough of them."""
         estimate = measured if measured is None or isinstance(measured, Estimate) else exact(measured)
+        sampled_by = None
+        if samples_parameter is not None:
+            counts = sample_counts(samples_parameter)
+            if not counts:
+                raise ValueError(
+                    f"Claim {self.id!r}: samples_parameter={samples_parameter!r} is not a count in the profile "
+                    "table this notebook resolved; name the parameter that sets the number of samples."
+                )
+            sampled_by = {"parameter": samples_parameter, "counts": counts}
         failed = [check for check, passed in (checks or {}).items() if not passed]
         if estimate is None:
             if not missing_reason:
@@ -240,7 +269,7 @@ class Claim:
             else:
                 verdict = judgement.verdict
                 if verdict == INCONCLUSIVE:
-                    reason += f"; {judgement.to_decide(estimate)}"
+                    reason += f"; {judgement.to_decide(estimate, sampled_by)}"
         entry = {
             "id": self.id,
             "notebook": notebook_stem(),
@@ -250,6 +279,7 @@ class Claim:
             "measured": None if estimate is None else estimate.value,
             "estimate": None if estimate is None else estimate.to_dict(),
             "checks": dict(checks or {}),
+            "sampled_by": sampled_by,
             "unit": self.unit,
             "verdict": verdict,
             "reason": f"{reason}. {note}".strip() if note else reason,

@@ -66,7 +66,7 @@ def finding(entry: Mapping[str, Any]) -> str:
         wording = "which stops short of the negligible-change bound: any change is too small to count"
     sentence = f"{verdict}: this run measured {measured}, {wording} (the rule: {rule.describe()})"
     if verdict == INCONCLUSIVE:
-        sentence += f"; {rule.judge(estimate).to_decide(estimate)}"
+        sentence += f"; {rule.judge(estimate).to_decide(estimate, entry.get('sampled_by'))}"
     return sentence + "."
 
 

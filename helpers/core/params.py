@@ -254,4 +254,27 @@ def resolve(
     params["profile"] = name
     for key, value in params.items():
         record(f"params.{key}", value)
+    _resolved.clear()
+    _resolved.update(
+        {key: {p: values[key] for p, values in zip(PROFILES, per_profile, strict=True)} for key in table}
+    )
+    _resolved.update(
+        {key: {**_resolved[key], "this run": value} for key, value in params.items() if key in table}
+    )
     return params
+
+
+# the table `resolve` last read: each parameter's value per profile and in this run
+_resolved: dict[str, dict[str, Any]] = {}
+
+
+def sample_counts(parameter: str) -> dict[str, int]:
+    """How many samples the count parameter `parameter` (a number, or a list such as seeds) gives in each profile
+    and in this run, from the table `resolve` last read; empty when it holds no such parameter."""
+    counts = {}
+    for where, value in _resolved.get(parameter, {}).items():
+        if isinstance(value, list | tuple):
+            counts[where] = len(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            counts[where] = value
+    return counts
