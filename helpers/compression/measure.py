@@ -346,7 +346,8 @@ def plot_variants(variants: Sequence[VariantResult], title: str = ""):
     right.bar([i + 0.2 for i in positions], [v.latency_ms_b64 for v in variants], 0.4, label="batch 64")
     right.set(yscale="log", ylabel="CPU latency (ms, median, log scale)", xticks=list(positions))
     right.set_xticklabels(names, rotation=20, ha="right")
-    right.legend(fontsize="small")
+    # above the bars, not among them: where the bars leave room depends on the latencies this run measured
+    right.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
