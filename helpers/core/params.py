@@ -256,10 +256,13 @@ def resolve(
         record(f"params.{key}", value)
     _resolved.clear()
     _resolved.update(
-        {key: {p: values[key] for p, values in zip(PROFILES, per_profile, strict=True)} for key in table}
-    )
-    _resolved.update(
-        {key: {**_resolved[key], "this run": value} for key, value in params.items() if key in table}
+        {
+            key: {
+                **{p: values[key] for p, values in zip(PROFILES, per_profile, strict=True)},
+                "this run": params[key],
+            }
+            for key in table
+        }
     )
     return params
 
